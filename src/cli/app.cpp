@@ -1,0 +1,93 @@
+#include "app.hpp"
+
+#include "vmsync/error.hpp"
+#include "vmsync/exit_code.hpp"
+#include "vmsync/version.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace vmsync::cli {
+
+void log_stderr(const std::string &line) { fmt::print(stderr, "{}\n", line); }
+
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
+
+bool use_color(Color c) {
+  switch (c) {
+  case Color::Always: return true;
+  case Color::Never: return false;
+  case Color::Auto: break;
+  }
+  const char *no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  return stdout_is_terminal();
+}
+
+void add_global_flags(CLI::App &app, GlobalOptions &g) {
+  auto &k = g.kube;
+  const std::string group = "Cluster access (as kubectl)";
+  app.add_option("--kubeconfig", k.kubeconfig, "Path to the kubeconfig file to use")->group(group);
+  app.add_option("--context", k.context, "The kubeconfig context to use")->group(group);
+  app.add_option("--cluster", k.cluster, "The kubeconfig cluster to use")->group(group);
+  app.add_option("--user", k.user, "The kubeconfig user to use")->group(group);
+  app.add_option("-n,--namespace", k.namespace_, "The namespace to look in")->group(group);
+  app.add_option("-s,--server", k.server, "The address and port of the Kubernetes API server")->group(group);
+  app.add_option("--token", k.token, "Bearer token for authentication to the API server")->group(group);
+  app.add_option("--certificate-authority", k.certificate_authority, "Path to a CA certificate file")->group(group);
+  app.add_option("--client-certificate", k.client_certificate, "Path to a client certificate file for TLS")
+      ->group(group);
+  app.add_option("--client-key", k.client_key, "Path to a client key file for TLS")->group(group);
+  app.add_flag("--insecure-skip-tls-verify", k.insecure_skip_tls_verify,
+               "Do not verify the server's certificate (insecure)")
+      ->group(group);
+  app.add_option("--tls-server-name", k.tls_server_name, "Server name to use for certificate validation")
+      ->group(group);
+  app.add_option("--request-timeout", g.request_timeout_text,
+                 "Time to wait for one request before giving up, e.g. 10s, 1m (0: no limit)")
+      ->group(group);
+  app.add_flag("-v,--verbose", g.verbosity, "More output on stderr; repeat for more (-vv logs every request)")
+      ->group("Output");
+  app.add_option("--color", g.color, "Colour output: auto, always or never")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Color>{{"auto", Color::Auto}, {"always", Color::Always}, {"never", Color::Never}},
+          CLI::ignore_case))
+      ->group("Output");
+}
+
+int run(int argc, char **argv) {
+  CLI::App app{"vmsync finds and repairs stale vmstorage lists in VictoriaMetrics clusters on Kubernetes.",
+               "vmsync"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return fmt::format("vmsync {} ({})", version(), git_commit()); });
+  GlobalOptions global;
+  add_global_flags(app, global);
+  Action action;
+  register_version(app, action);
+  register_check(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    fmt::print(stderr, "vmsync: error: {}\nRun 'vmsync --help' for usage.\n", e.what());
+    return to_int(ExitCode::Error);
+  }
+  try {
+    return action ? action() : to_int(ExitCode::Error);
+  } catch (const Error &e) {
+    fmt::print(stderr, "vmsync: error: {}\n", e.what());
+  } catch (const std::exception &e) {
+    fmt::print(stderr, "vmsync: error: internal: {}\n", e.what());
+  }
+  return to_int(ExitCode::Error);
+}
+
+} // namespace vmsync::cli

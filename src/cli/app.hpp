@@ -1,0 +1,38 @@
+#pragma once
+// The command-line layer. Each subcommand lives in its own cmd_<name>.cpp, fills an options struct and calls
+// the core; run() parses inside one try/catch so every failure leaves through one exit path.
+#include "vmsync/kube/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace vmsync::cli {
+
+enum class Color { Auto, Always, Never };
+
+// kubectl's global flags plus vmsync's own.
+struct GlobalOptions {
+  kube::Overrides kube;
+  int verbosity = 0;
+  Color color = Color::Auto;
+  std::string request_timeout_text;
+};
+
+// What a subcommand registers: its CLI11 node and the action run after parsing.
+using Action = std::function<int()>;
+
+void add_global_flags(CLI::App &app, GlobalOptions &g);
+int run(int argc, char **argv);
+
+// Subcommand registration, one per cmd_*.cpp.
+void register_version(CLI::App &app, Action &action);
+void register_check(CLI::App &app, GlobalOptions &g, Action &action);
+
+// Helpers shared by subcommands.
+void log_stderr(const std::string &line);
+bool stdout_is_terminal();
+bool use_color(Color c);
+
+} // namespace vmsync::cli
