@@ -110,22 +110,22 @@ func randomToken() string {
 
 // PKI holds the file locations of everything the control plane needs.
 type PKI struct {
-	Dir            string
-	CACert         string // serving CA (also signs kubelet-ish things); DIR/ca.crt
-	CAKey          string
-	ServingCert    string
-	ServingKey     string
-	ClientCACert   string
-	ClientCAKey    string
-	AdminCert      string
-	AdminKey       string
-	SAKey          string
-	TokenFile      string
-	AdminToken     string
-	KCMToken       string
-	CAPEM          []byte
-	AdminCertPEM   []byte
-	AdminKeyPEM    []byte
+	Dir          string
+	CACert       string // serving CA (also signs kubelet-ish things); DIR/ca.crt
+	CAKey        string
+	ServingCert  string
+	ServingKey   string
+	ClientCACert string
+	ClientCAKey  string
+	AdminCert    string
+	AdminKey     string
+	SAKey        string
+	TokenFile    string
+	AdminToken   string
+	KCMToken     string
+	CAPEM        []byte
+	AdminCertPEM []byte
+	AdminKeyPEM  []byte
 }
 
 // GeneratePKI writes a CA, an apiserver serving certificate, a client CA with an

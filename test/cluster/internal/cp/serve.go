@@ -398,3 +398,9 @@ func installCRDs(ctx context.Context, cfg *rest.Config, crdsDir string, sets []s
 		return true, nil
 	})
 }
+
+// Version is the Kubernetes version kcp was built from.
+func Version() string {
+	v := version.Get()
+	return fmt.Sprintf("kcp (Kubernetes %s, %s)", v.GitVersion, v.GoVersion)
+}

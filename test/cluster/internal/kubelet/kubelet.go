@@ -188,9 +188,9 @@ func (k *Kubelet) nodeObject() *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: k.cfg.NodeName,
 			Labels: map[string]string{
-				"kubernetes.io/hostname": k.cfg.NodeName,
-				"kubernetes.io/os":       "linux",
-				"kubernetes.io/arch":     "amd64",
+				"kubernetes.io/hostname":  k.cfg.NodeName,
+				"kubernetes.io/os":        "linux",
+				"kubernetes.io/arch":      "amd64",
 				"beta.kubernetes.io/os":   "linux",
 				"beta.kubernetes.io/arch": "amd64",
 				"kcp.vmsync.io/stand-in":  "kubelet",
