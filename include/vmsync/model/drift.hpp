@@ -41,6 +41,7 @@ struct ListSource {
   std::string key;         // ConfigMap key or env name
   std::optional<std::vector<std::string>> entries; // the list the source holds now (nullopt: unreadable)
 };
+std::string_view to_string(ListSource::Kind k) noexcept; // "templateArgs" / "templateEnv" / "configMap" / "unknown"
 
 // Per pod inputs: what the pod runs with (or why we cannot know) and the evidence behind it.
 struct PodObservation {
@@ -49,6 +50,9 @@ struct PodObservation {
   bool discovery = false;
   bool ready = false;
   std::vector<std::string> evidence; // human sentences: "container started 2026-.. before configmap x changed .."
+  // The container started before its source (a ConfigMap) last changed, so `running` (when read from the
+  // source) is not what the process has. With running unknown this makes the pod Stale instead of Unknown.
+  bool started_before_source_change = false;
 };
 
 struct PodDrift {
@@ -69,6 +73,13 @@ struct ConsumerInput {
   std::vector<PodObservation> pods;
 };
 
+// One node written in more than one way across a consumer's source and pods.
+struct SpellingVariants {
+  std::string identity;               // the node (see Address::identity)
+  std::vector<std::string> spellings; // every distinct spelling, sorted
+  friend bool operator==(const SpellingVariants &, const SpellingVariants &) = default;
+};
+
 struct ConsumerDrift {
   Role role = Role::Insert;
   ObjectRef workload;
@@ -80,6 +91,7 @@ struct ConsumerDrift {
   std::vector<std::string> duplicates;     // entries listed twice (VictoriaMetrics refuses to start)
   std::vector<std::string> empty_entries;  // descriptions of empty entries
   bool mixed_spellings = false;            // pods of this role spell the same nodes differently
+  std::vector<SpellingVariants> spelling_variants; // the nodes concerned (non-empty iff mixed_spellings)
   std::vector<PodDrift> pods;
 };
 
@@ -97,6 +109,7 @@ struct ClusterDrift {
 struct Summary {
   int clusters = 0, in_sync = 0, drifted = 0, unknown = 0, errors = 0;
   int pods = 0, stale_pods = 0, unknown_pods = 0;
+  int discovery_pods = 0;
 };
 
 struct DriftReport {
@@ -105,14 +118,24 @@ struct DriftReport {
 };
 
 // Compares one consumer's pods and source with its expected list (identity-based, spelling reported apart).
+// Per pod: Discovery when it uses srv+/file: discovery; Unknown when its list is unknown (Stale instead when it
+// started before its source changed); else Stale when nodes are missing or unexpected, InSync otherwise. Missing
+// nodes are reported in the expected spelling, unexpected ones in the pod's spelling, both natural-sorted.
+// Entries that do not parse as addresses are compared as plain strings. source_drift: the source's entries
+// differ from the expected nodes, or hold duplicate or empty entries (a restarted pod would fail to start).
+// duplicates: entries naming a node already listed earlier in the same list (source or any pod), exact repeats
+// or another spelling. mixed_spellings: one node spelled differently across the source and the pods' lists
+// (the expected list is ours, not VictoriaMetrics', so it does not count).
 ConsumerDrift compute_consumer(const ConsumerInput &in);
 
-// Status of a cluster from its consumers (and errors); fills summary counts.
+// Status of a cluster: Error when it has errors; Drift when any consumer has a Stale pod, source drift or mixed
+// spellings; Unknown when any pod is Unknown; InSync otherwise (Discovery pods never drift).
 ClusterStatus cluster_status(const ClusterDrift &c);
+// Counts clusters by their `status` field (set it with cluster_status first) and pods by status.
 Summary summarize(const std::vector<ClusterDrift> &clusters);
 
 // Sorting used by every renderer: namespace, name; consumers by role then workload; pods by name with natural
-// ordinal order (x-2 before x-10).
+// ordinal order (x-2 before x-10); each pod's missing/unexpected lists naturally too. Recomputes the summary.
 void sort_report(DriftReport &r);
 bool natural_less(std::string_view a, std::string_view b);
 
