@@ -1,0 +1,171 @@
+// The versioned report document. One tree (ordered_json, keys in contract order) feeds both JSON and YAML, so
+// the two formats cannot disagree; docs/report-schema.json describes it.
+#include "vmsync/report/render.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+namespace vmsync::report {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+ojson strings(const std::vector<std::string> &v) {
+  ojson a = ojson::array();
+  for (const auto &s : v)
+    a.push_back(s);
+  return a;
+}
+
+ojson optional_strings(const std::optional<std::vector<std::string>> &v) {
+  return v ? strings(*v) : ojson(nullptr);
+}
+
+ojson object_ref(const model::ObjectRef &r) {
+  if (r.kind.empty() && r.name.empty())
+    return nullptr;
+  return ojson{{"kind", r.kind}, {"name", r.name}};
+}
+
+ojson pod_json(const model::PodDrift &p) {
+  return ojson{{"name", p.name},
+               {"status", model::to_string(p.status)},
+               {"running", optional_strings(p.running)},
+               {"missing", strings(p.missing)},
+               {"unexpected", strings(p.unexpected)},
+               {"evidence", strings(p.evidence)}};
+}
+
+ojson consumer_json(const model::ConsumerDrift &c) {
+  ojson variants = ojson::array();
+  for (const auto &v : c.spelling_variants)
+    variants.push_back(ojson{{"node", v.identity}, {"spellings", strings(v.spellings)}});
+  ojson pods = ojson::array();
+  for (const auto &p : c.pods)
+    pods.push_back(pod_json(p));
+  return ojson{
+      {"role", model::to_string(c.role)},
+      {"workload", ojson{{"kind", c.workload.kind}, {"name", c.workload.name}}},
+      {"source",
+       ojson{{"kind", model::to_string(c.source.kind)},
+             {"description", c.source.description},
+             {"object", object_ref(c.source.object)},
+             {"key", c.source.key},
+             {"entries", optional_strings(c.source.entries)}}},
+      {"expected", strings(c.expected)},
+      {"sourceDrift",
+       ojson{{"drift", c.source_drift}, {"missing", strings(c.source_missing)},
+             {"unexpected", strings(c.source_unexpected)}}},
+      {"duplicates", strings(c.duplicates)},
+      {"emptyEntries", strings(c.empty_entries)},
+      {"mixedSpellings", variants},
+      {"pods", pods},
+  };
+}
+
+ojson cluster_json(const model::ClusterDrift &c) {
+  ojson consumers = ojson::array();
+  for (const auto &consumer : c.consumers)
+    consumers.push_back(consumer_json(consumer));
+  return ojson{{"namespace", c.namespace_},
+               {"name", c.name},
+               {"layout", model::to_string(c.layout)},
+               {"status", model::to_string(c.status)},
+               {"storage",
+                ojson{{"kind", c.storage.workload.kind},
+                      {"name", c.storage.workload.name},
+                      {"declaredReplicas", c.storage.declared_replicas},
+                      {"existingPods", c.storage.existing_pods},
+                      {"readyReplicas", c.storage.ready_pods},
+                      {"nodes", strings(c.storage.nodes)}}},
+               {"consumers", consumers},
+               {"errors", strings(c.errors)},
+               {"warnings", strings(c.warnings)}};
+}
+
+void emit(YAML::Emitter &y, const ojson &j) {
+  switch (j.type()) {
+  case ojson::value_t::object:
+    y << YAML::BeginMap;
+    for (const auto &[k, v] : j.items()) {
+      y << YAML::Key << k << YAML::Value;
+      emit(y, v);
+    }
+    y << YAML::EndMap;
+    break;
+  case ojson::value_t::array:
+    if (j.empty()) {
+      y << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+      break;
+    }
+    y << YAML::BeginSeq;
+    for (const auto &v : j)
+      emit(y, v);
+    y << YAML::EndSeq;
+    break;
+  case ojson::value_t::string: {
+    const auto &s = j.get_ref<const std::string &>();
+    // Strings a YAML 1.1/1.2 reader would take for another type are quoted.
+    static const char *const reserved[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
+                                           "True", "False", "Yes", "No", "On", "Off", "Y", "N", "Null", "NULL",
+                                           "TRUE", "FALSE", "YES", "NO", "ON", "OFF"};
+    bool quote = s.empty() || s.find_first_not_of("0123456789.+-eE") == std::string::npos;
+    for (const char *r : reserved)
+      quote = quote || s == r;
+    if (quote)
+      y << YAML::DoubleQuoted;
+    y << s;
+    break;
+  }
+  case ojson::value_t::boolean:
+    y << j.get<bool>();
+    break;
+  case ojson::value_t::number_integer:
+    y << j.get<long long>();
+    break;
+  case ojson::value_t::number_unsigned:
+    y << j.get<unsigned long long>();
+    break;
+  case ojson::value_t::number_float:
+    y << j.get<double>();
+    break;
+  case ojson::value_t::null:
+  case ojson::value_t::discarded:
+  case ojson::value_t::binary:
+    y << YAML::Null;
+    break;
+  }
+}
+
+} // namespace
+
+nlohmann::ordered_json to_json(const model::DriftReport &r) {
+  ojson clusters = ojson::array();
+  for (const auto &c : r.clusters)
+    clusters.push_back(cluster_json(c));
+  const auto &s = r.summary;
+  return ojson{{"apiVersion", kApiVersion},
+               {"kind", kKind},
+               {"clusters", clusters},
+               {"summary",
+                ojson{{"clusters", s.clusters},
+                      {"inSync", s.in_sync},
+                      {"drifted", s.drifted},
+                      {"unknown", s.unknown},
+                      {"errors", s.errors},
+                      {"pods", s.pods},
+                      {"stalePods", s.stale_pods},
+                      {"unknownPods", s.unknown_pods},
+                      {"discoveryPods", s.discovery_pods}}}};
+}
+
+void render_json(const model::DriftReport &r, std::ostream &out) { out << to_json(r).dump(2) << '\n'; }
+
+void render_yaml(const model::DriftReport &r, std::ostream &out) {
+  YAML::Emitter y;
+  y.SetIndent(2);
+  y.SetNullFormat(YAML::LowerNull);
+  emit(y, to_json(r));
+  out << y.c_str() << '\n';
+}
+
+} // namespace vmsync::report

@@ -1,0 +1,303 @@
+// The table for people. Rows are built as plain cells first and aligned over the whole report (so columns line
+// up across clusters); colour is applied after padding, so escape codes never count towards a width. With
+// no_headers the grouping disappears and every row carries its cluster, so each line stands alone for scripts.
+#include "vmsync/report/render.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <string_view>
+
+namespace vmsync::report {
+namespace {
+
+using model::ClusterStatus;
+using model::PodStatus;
+
+constexpr std::string_view kGreen = "\x1b[32m";
+constexpr std::string_view kRed = "\x1b[31m";
+constexpr std::string_view kYellow = "\x1b[33m";
+constexpr std::string_view kCyan = "\x1b[36m";
+constexpr std::string_view kBoldRed = "\x1b[1;31m";
+constexpr std::string_view kReset = "\x1b[0m";
+constexpr std::string_view kGap = "   ";
+
+struct Cell {
+  std::string text;
+  std::string_view color; // empty: none
+};
+using Row = std::vector<Cell>;
+
+std::string_view color_of(PodStatus s) {
+  switch (s) {
+  case PodStatus::InSync:
+    return kGreen;
+  case PodStatus::Stale:
+    return kRed;
+  case PodStatus::Unknown:
+    return kYellow;
+  case PodStatus::Discovery:
+    break;
+  }
+  return kCyan;
+}
+
+std::string_view color_of(ClusterStatus s) {
+  switch (s) {
+  case ClusterStatus::InSync:
+    return kGreen;
+  case ClusterStatus::Drift:
+    return kRed;
+  case ClusterStatus::Unknown:
+    return kYellow;
+  case ClusterStatus::Error:
+    break;
+  }
+  return kBoldRed;
+}
+
+std::string paint(std::string_view text, std::string_view color, bool enabled) {
+  if (!enabled || color.empty())
+    return std::string(text);
+  return fmt::format("{}{}{}", color, text, kReset);
+}
+
+std::string join(const std::vector<std::string> &v, std::string_view sep, std::string_view none = "-") {
+  if (v.empty())
+    return std::string(none);
+  std::string out;
+  for (const auto &s : v) {
+    if (!out.empty())
+      out += sep;
+    out += s;
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string ref(const model::ObjectRef &r) {
+  if (r.kind.empty() && r.name.empty())
+    return "-";
+  return lower(r.kind) + "/" + r.name;
+}
+
+std::string cluster_ref(const model::ClusterDrift &c) { return c.namespace_ + "/" + c.name; }
+
+// The status of a consumer as a whole, for --summary.
+std::string consumer_status(const model::ConsumerDrift &c, std::string_view &color) {
+  bool stale = c.source_drift || c.mixed_spellings, unknown = false;
+  bool discovery = !c.pods.empty();
+  for (const auto &p : c.pods) {
+    stale = stale || p.status == PodStatus::Stale;
+    unknown = unknown || p.status == PodStatus::Unknown;
+    discovery = discovery && p.status == PodStatus::Discovery;
+  }
+  if (stale) {
+    color = kRed;
+    return "Drift";
+  }
+  if (discovery) {
+    color = kCyan;
+    return "Discovery";
+  }
+  if (unknown) {
+    color = kYellow;
+    return "Unknown";
+  }
+  color = kGreen;
+  return "InSync";
+}
+
+Row header(const RenderOptions &o) {
+  std::vector<std::string> names;
+  if (o.no_headers)
+    names.push_back("CLUSTER");
+  if (o.summary) {
+    names.insert(names.end(), {"ROLE", "WORKLOAD", "STATUS", "PODS", "SOURCE-DRIFT", "MISSING", "UNEXPECTED"});
+    if (o.wide)
+      names.push_back("SOURCE");
+  } else {
+    names.insert(names.end(), {"ROLE", "POD", "STATUS", "MISSING", "UNEXPECTED"});
+    if (o.wide)
+      names.insert(names.end(), {"WORKLOAD", "SOURCE", "EVIDENCE"});
+  }
+  Row r;
+  for (auto &n : names)
+    r.push_back({std::move(n), {}});
+  return r;
+}
+
+std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
+  std::vector<Row> rows;
+  for (const auto &consumer : c.consumers) {
+    const std::string role(model::to_string(consumer.role));
+    const std::string source = consumer.source.description.empty() ? "-" : consumer.source.description;
+    if (o.summary) {
+      std::string_view color;
+      std::string status = consumer_status(consumer, color);
+      int in_sync = 0;
+      std::vector<std::string> missing = consumer.source_missing, unexpected = consumer.source_unexpected;
+      for (const auto &p : consumer.pods) {
+        in_sync += p.status == PodStatus::InSync ? 1 : 0;
+        missing.insert(missing.end(), p.missing.begin(), p.missing.end());
+        unexpected.insert(unexpected.end(), p.unexpected.begin(), p.unexpected.end());
+      }
+      auto tidy = [](std::vector<std::string> &v) {
+        std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return model::natural_less(a, b); });
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+      };
+      tidy(missing);
+      tidy(unexpected);
+      Row r;
+      r.push_back({role, {}});
+      r.push_back({ref(consumer.workload), {}});
+      r.push_back({std::move(status), color});
+      r.push_back({fmt::format("{}/{}", in_sync, consumer.pods.size()), {}});
+      r.push_back({!consumer.source.entries ? "?" : consumer.source_drift ? "yes" : "no",
+                   consumer.source_drift ? kRed : std::string_view{}});
+      r.push_back({join(missing, ","), {}});
+      r.push_back({join(unexpected, ","), {}});
+      if (o.wide)
+        r.push_back({source, {}});
+      rows.push_back(std::move(r));
+      continue;
+    }
+    for (const auto &p : consumer.pods) {
+      const bool unknown_list = !p.running && p.status != PodStatus::Discovery;
+      Row r;
+      r.push_back({role, {}});
+      r.push_back({p.name, {}});
+      r.push_back({std::string(model::to_string(p.status)), color_of(p.status)});
+      r.push_back({unknown_list ? "?" : join(p.missing, ","), {}});
+      r.push_back({unknown_list ? "?" : join(p.unexpected, ","), {}});
+      if (o.wide) {
+        r.push_back({ref(consumer.workload), {}});
+        r.push_back({source, {}});
+        r.push_back({join(p.evidence, "; "), {}});
+      }
+      rows.push_back(std::move(r));
+    }
+  }
+  if (o.no_headers) {
+    for (auto &r : rows)
+      r.insert(r.begin(), Cell{cluster_ref(c), {}});
+  }
+  return rows;
+}
+
+// Consumer findings that are not per pod: shown under the cluster's rows.
+std::vector<std::string> notes_of(const model::ClusterDrift &c) {
+  std::vector<std::string> notes;
+  for (const auto &e : c.errors)
+    notes.push_back("error: " + e);
+  for (const auto &w : c.warnings)
+    notes.push_back("warning: " + w);
+  for (const auto &consumer : c.consumers) {
+    const auto who = fmt::format("{} {}", model::to_string(consumer.role), ref(consumer.workload));
+    if (consumer.source_drift) {
+      std::string what = consumer.source.description.empty() ? "source" : consumer.source.description;
+      std::vector<std::string> parts;
+      if (!consumer.source_missing.empty())
+        parts.push_back("missing " + join(consumer.source_missing, ","));
+      if (!consumer.source_unexpected.empty())
+        parts.push_back("unexpected " + join(consumer.source_unexpected, ","));
+      if (parts.empty())
+        parts.push_back("has duplicate or empty entries");
+      notes.push_back(fmt::format("{}: {} is wrong: {}", who, what, join(parts, "; ")));
+    }
+    if (!consumer.duplicates.empty())
+      notes.push_back(fmt::format("{}: duplicate entries: {}", who, join(consumer.duplicates, ",")));
+    for (const auto &e : consumer.empty_entries)
+      notes.push_back(fmt::format("{}: {}", who, e));
+    for (const auto &v : consumer.spelling_variants)
+      notes.push_back(fmt::format("{}: mixed spellings of {}: {}", who, v.identity, join(v.spellings, ", ")));
+  }
+  return notes;
+}
+
+std::string cluster_line(const model::ClusterDrift &c, bool color) {
+  const auto &s = c.storage;
+  std::string line = fmt::format("{}   {}   {}   storage {} ready {}/{}", cluster_ref(c), model::to_string(c.layout),
+                                 paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload),
+                                 s.ready_pods, s.declared_replicas);
+  if (s.existing_pods != s.declared_replicas)
+    line += fmt::format(", {} pods exist", s.existing_pods);
+  return line;
+}
+
+void print_row(std::ostream &out, const Row &r, const std::vector<std::size_t> &widths, std::string_view indent,
+               bool color) {
+  std::string line(indent);
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    line += paint(r[i].text, r[i].color, color);
+    if (i + 1 < r.size()) {
+      line.append(widths[i] - r[i].text.size(), ' ');
+      line += kGap;
+    }
+  }
+  out << line << '\n';
+}
+
+} // namespace
+
+std::string summary_line(const model::Summary &s) {
+  std::string line = fmt::format("{} cluster{}: {} in sync, {} drifted", s.clusters, s.clusters == 1 ? "" : "s",
+                                 s.in_sync, s.drifted);
+  if (s.unknown > 0)
+    line += fmt::format(", {} unknown", s.unknown);
+  if (s.errors > 0)
+    line += fmt::format(", {} failed", s.errors);
+  line += fmt::format("; {} of {} pod{} stale", s.stale_pods, s.pods, s.pods == 1 ? "" : "s");
+  if (s.unknown_pods > 0)
+    line += fmt::format(", {} unknown", s.unknown_pods);
+  if (s.discovery_pods > 0)
+    line += fmt::format(", {} using discovery", s.discovery_pods);
+  return line;
+}
+
+void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostream &out) {
+  const Row head = header(o);
+  std::vector<std::vector<Row>> groups;
+  std::vector<std::size_t> widths(head.size(), 0);
+  auto widen = [&](const Row &row) {
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].text.size());
+  };
+  if (!o.no_headers)
+    widen(head);
+  for (const auto &c : r.clusters) {
+    groups.push_back(rows_of(c, o));
+    for (const auto &row : groups.back())
+      widen(row);
+  }
+
+  if (o.no_headers) {
+    for (const auto &g : groups)
+      for (const auto &row : g)
+        print_row(out, row, widths, "", o.color);
+    return;
+  }
+  for (std::size_t i = 0; i < r.clusters.size(); ++i) {
+    const auto &c = r.clusters[i];
+    if (i > 0)
+      out << '\n';
+    out << cluster_line(c, o.color) << '\n';
+    if (!groups[i].empty()) {
+      print_row(out, head, widths, "  ", false);
+      for (const auto &row : groups[i])
+        print_row(out, row, widths, "  ", o.color);
+    }
+    for (const auto &n : notes_of(c))
+      out << "  " << n << '\n';
+  }
+  if (!r.clusters.empty())
+    out << '\n';
+  out << summary_line(r.summary) << '\n';
+}
+
+} // namespace vmsync::report
