@@ -45,11 +45,16 @@ struct ExecConfig {
   std::string install_hint;
   bool provide_cluster_info = false;
   std::string interactive_mode; // Never | IfAvailable | Always
+  // clusters[].cluster.extensions["client.authentication.k8s.io/exec"] as JSON, passed to the plugin as
+  // spec.cluster.config when provide_cluster_info is set (empty: none).
+  std::string cluster_config_json;
 };
 
 struct ClientConfig {
   std::string server; // https://host:port[/prefix]
   std::string context_name;
+  std::string cluster_name; // names from the kubeconfig, for messages (empty in-cluster or from --server alone)
+  std::string user_name;
   std::string namespace_ = "default";
   bool namespace_from_config = false; // false when defaulted
 
@@ -68,7 +73,11 @@ struct ClientConfig {
   std::string username;
   std::string password;
   std::optional<ExecConfig> exec;
-  std::string cluster_ca_data_for_exec; // certificate-authority-data for KUBERNETES_EXEC_INFO
+  std::string cluster_ca_data_for_exec; // base64 of ca_pem: certificate-authority-data for KUBERNETES_EXEC_INFO
+  // Impersonation (users[].user.as, as-uid, as-groups): sent as Impersonate-* headers.
+  std::string impersonate_user;
+  std::string impersonate_uid;
+  std::vector<std::string> impersonate_groups;
 
   std::chrono::milliseconds request_timeout{0}; // 0: none per request (overall --timeout still applies)
   bool in_cluster = false;
