@@ -2,6 +2,8 @@
 // The HTTP layer as the rest of vmsync sees it: plain requests and responses, no curl types. A response with
 // status 500 is a response; only failures before a status arrived (DNS, connect, TLS, timeout, a body cut short)
 // are TransportError. Only src/core/kube/curl_transport.cpp includes curl.
+#include "vmsync/error.hpp"
+
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -16,6 +18,9 @@ namespace vmsync::kube {
 enum class Method { Get, Post, Put, Patch, Delete };
 std::string_view to_string(Method m) noexcept;
 
+// "OK", "Not Found", ... for logging and for errors from servers that send no Status object ("" if unknown).
+std::string_view reason_phrase(int status) noexcept;
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
@@ -23,13 +28,42 @@ struct HttpRequest {
   std::string path; // path and query relative to the server URL, e.g. "/api/v1/namespaces/ns/pods?limit=500"
   Headers headers;
   std::string body;
+  std::chrono::milliseconds timeout{0}; // whole transfer; 0: no limit (the connect timeout still applies)
 };
 
 struct HttpResponse {
   int status = 0;
   Headers headers; // names lower-cased
   std::string body; // already decompressed
+  std::chrono::microseconds elapsed{0}; // from start to the last byte, for -v request logging
   [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
+};
+
+// Why a transfer failed, which decides whether it may be sent again: only the transport knows whether the
+// request left this machine.
+enum class TransferFailure {
+  Resolve, // the server's (or proxy's) name did not resolve: not sent, and retrying will not help
+  Connect, // refused, unreachable, or timed out while connecting: not sent, worth a retry
+  Proxy,   // the proxy refused or failed the tunnel: not sent
+  Tls,     // handshake or verification failed: not sent, and retrying will not help
+  Timeout, // sent, then no complete answer in time
+  Broken,  // sent, then the connection or stream broke (reset, EOF, HTTP/2 stream error)
+  Other,
+};
+
+// A TransportError that says what kind of failure it was. Its message is one line naming the server and cause.
+class TransferError : public TransportError {
+public:
+  TransferError(TransferFailure failure, const std::string &message) : TransportError(message), failure_(failure) {}
+  [[nodiscard]] TransferFailure failure() const noexcept { return failure_; }
+  // False when the server cannot have seen the request, so even a POST may be sent again.
+  [[nodiscard]] bool request_sent() const noexcept {
+    return failure_ == TransferFailure::Timeout || failure_ == TransferFailure::Broken ||
+           failure_ == TransferFailure::Other;
+  }
+
+private:
+  TransferFailure failure_;
 };
 
 // Counters kept by the transport, for -v output and the benchmark.
@@ -55,6 +89,10 @@ public:
   };
   virtual std::vector<Result> send_all(std::vector<HttpRequest> requests) = 0;
   [[nodiscard]] virtual TransportStats stats() const = 0;
+
+  // Replaces the TLS client certificate and key (PEM) for later requests: exec credential plugins may return a
+  // new pair when the old one expires. The default ignores it (transports without TLS, test doubles).
+  virtual void set_client_certificate(const std::string &cert_pem, const std::string &key_pem);
 
   // One request; throws TransportError.
   HttpResponse send(HttpRequest request);

@@ -18,6 +18,36 @@ std::string_view to_string(Method m) noexcept {
   return "GET";
 }
 
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 304: return "Not Modified";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 413: return "Request Entity Too Large";
+  case 415: return "Unsupported Media Type";
+  case 422: return "Unprocessable Entity";
+  case 429: return "Too Many Requests";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  default: return "";
+  }
+}
+
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto &[k, v] : headers) {
     if (k.size() == name.size() &&
@@ -28,6 +58,8 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
   }
   return std::nullopt;
 }
+
+void HttpTransport::set_client_certificate(const std::string & /*cert_pem*/, const std::string & /*key_pem*/) {}
 
 HttpResponse HttpTransport::send(HttpRequest request) {
   std::vector<HttpRequest> one;
