@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vmsync::kube {
@@ -65,8 +66,21 @@ struct ClientOptions {
   int max_retries = 10;                         // as client-go
   std::chrono::milliseconds max_backoff{30000}; // cap for Retry-After and exponential backoff
   std::optional<std::chrono::steady_clock::time_point> deadline; // overall --timeout
-  int verbosity = 0;                            // >=6 logs each request (redacted)
-  std::function<void(const std::string &)> log; // where -v lines go (the CLI sends them to stderr)
+  int verbosity = 0;                            // >=6 logs each request (redacted), >=8 also headers
+  // Where -v lines go (the CLI sends them to stderr). Warnings ("warning: ...", e.g. TLS verification turned
+  // off) go here at any verbosity.
+  std::function<void(const std::string &)> log;
+
+  int max_transport_retries = 2; // connect failures (any request), broken connections (GET only)
+  int max_list_restarts = 3;     // a list whose continue token expired (410 Gone) starts over at most this often
+  std::chrono::milliseconds initial_backoff{200}; // doubled per retry, plus up to 50% jitter
+  std::chrono::milliseconds connect_timeout{10000};
+
+  // Time and chance, replaceable so that tests run the retry logic without sleeping. Defaults:
+  // steady_clock::now, std::this_thread::sleep_for, a uniform generator in [0, 1).
+  std::function<std::chrono::steady_clock::time_point()> now;
+  std::function<void(std::chrono::milliseconds)> sleep;
+  std::function<double()> random;
 };
 
 class Client {
@@ -102,11 +116,23 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// One line describing an API failure: what was asked, what the server said, and what to do.
+// One line describing an API failure: what was asked, what the server said, and what to do. `server` names the
+// API server in the 401 message (empty: "the server"). Quoted server text is redacted and cut to one line.
 std::string describe_api_error(int status, const std::string &verb, const Resource &r, const std::string &ns,
-                               const std::string &name, const std::string &status_body);
+                               const std::string &name, const std::string &status_body,
+                               const std::string &server = {});
 
-// Label selector text from key=value pairs (values validated as Kubernetes label values).
+// The URL path of a resource: collection when `name` is empty, all namespaces when `ns` is empty.
+std::string resource_path(const Resource &r, const std::string &ns, const std::string &name = {});
+
+// RFC 3986 percent-encoding of a query value or path segment (unreserved characters kept).
+std::string url_encode(std::string_view text);
+
+// The query string of a list page: "limit=500&labelSelector=...&fieldSelector=...&continue=...".
+std::string list_query(const ListOptions &options, const std::string &continue_token);
+
+// Label selector text from key=value pairs, in the order given: "app=vmstorage,tier=db". Keys and values are
+// validated as Kubernetes label keys and values; an invalid one throws UsageError naming it.
 std::string selector(const std::vector<std::pair<std::string, std::string>> &equals);
 
 } // namespace vmsync::kube
