@@ -118,7 +118,8 @@ Row header(const RenderOptions &o) {
   if (o.no_headers)
     names.push_back("CLUSTER");
   if (o.summary) {
-    names.insert(names.end(), {"ROLE", "WORKLOAD", "STATUS", "PODS", "SOURCE-DRIFT", "MISSING", "UNEXPECTED"});
+    names.insert(names.end(), {"ROLE", "WORKLOAD", "STATUS", "PODS", "STALE", "UNKNOWN", "SOURCE-DRIFT", "MISSING",
+                                  "UNEXPECTED"});
     if (o.wide)
       names.push_back("SOURCE");
   } else {
@@ -140,10 +141,11 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
     if (o.summary) {
       std::string_view color;
       std::string status = consumer_status(consumer, color);
-      int in_sync = 0;
+      int stale = 0, unknown = 0;
       std::vector<std::string> missing = consumer.source_missing, unexpected = consumer.source_unexpected;
       for (const auto &p : consumer.pods) {
-        in_sync += p.status == PodStatus::InSync ? 1 : 0;
+        stale += p.status == PodStatus::Stale ? 1 : 0;
+        unknown += p.status == PodStatus::Unknown ? 1 : 0;
         missing.insert(missing.end(), p.missing.begin(), p.missing.end());
         unexpected.insert(unexpected.end(), p.unexpected.begin(), p.unexpected.end());
       }
@@ -157,7 +159,9 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
       r.push_back({role, {}});
       r.push_back({ref(consumer.workload), {}});
       r.push_back({std::move(status), color});
-      r.push_back({fmt::format("{}/{}", in_sync, consumer.pods.size()), {}});
+      r.push_back({std::to_string(consumer.pods.size()), {}});
+      r.push_back({std::to_string(stale), {}});
+      r.push_back({std::to_string(unknown), {}});
       r.push_back({!consumer.source.entries ? "?" : consumer.source_drift ? "yes" : "no",
                    consumer.source_drift ? kRed : std::string_view{}});
       r.push_back({join(missing, ","), {}});
