@@ -217,6 +217,43 @@ func TestTokenRequestRBAC(t *testing.T) {
 			t.Errorf("%s: want 403 Forbidden, got %v", what, err)
 		}
 	}
+	// pods/proxy is a separate permission: refused now, allowed once granted.
+	if _, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "vminsert-0"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "vminsert", Image: "victoriametrics/vminsert:v1.110.0-cluster",
+			Args: []string{"-storageNode=a:8400,b:8400"}, Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8480}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() (bool, string) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, "vminsert-0", metav1.GetOptions{})
+		return err == nil && podReady(p), "pod not ready"
+	})
+	proxyPath := "/api/v1/namespaces/" + ns + "/pods/vminsert-0:8480/proxy/metrics"
+	if _, err := sa.CoreV1().RESTClient().Get().AbsPath(proxyPath).DoRaw(ctx); !apierrors.IsForbidden(err) {
+		t.Errorf("pods/proxy without permission: want 403, got %v", err)
+	}
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "proxy"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods/proxy"}, Verbs: []string{"get"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "proxy"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "proxy"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	eventually(t, 30*time.Second, func() (bool, string) {
+		body, err = sa.CoreV1().RESTClient().Get().AbsPath(proxyPath).DoRaw(ctx)
+		return err == nil, fmt.Sprint(err)
+	})
+	if !strings.Contains(string(body), `flag{name="storageNode", value="a:8400,b:8400", is_set="true"} 1`) {
+		t.Errorf("pods/proxy /metrics:\n%s", body)
+	}
 	review, err := sa.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	"go.etcd.io/etcd/server/v3/embed"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -106,7 +108,7 @@ func apiserverFlags(p *PKI, etcdURL string, port int, dataDir string) []string {
 // runAPIServer configures kube-apiserver from flags exactly as its command
 // would, and runs it until ctx ends. It returns once the server is built; errors
 // from running are sent to errCh.
-func runAPIServer(ctx context.Context, flags []string, errCh chan<- error) error {
+func runAPIServer(ctx context.Context, flags []string, pp *podProxy, errCh chan<- error) error {
 	s := apiserveroptions.NewServerRunOptions()
 	fs := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
 	for _, f := range s.Flags().FlagSets {
@@ -129,6 +131,14 @@ func runAPIServer(ctx context.Context, flags []string, errCh chan<- error) error
 	config, err := apiserverapp.NewConfig(completed)
 	if err != nil {
 		return fmt.Errorf("kube-apiserver config: %w", err)
+	}
+	if pp != nil {
+		// The aggregator is the outermost server: its handler chain runs
+		// authentication and authorization for every request.
+		orig := config.Aggregator.GenericConfig.BuildHandlerChainFunc
+		config.Aggregator.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+			return orig(pp.wrap(h), c)
+		}
 	}
 	cc, err := config.Complete()
 	if err != nil {

@@ -137,6 +137,10 @@ func Serve(o Options) error {
 		return fmt.Errorf("pki: %w", err)
 	}
 	dataDir := filepath.Join(dir, "data")
+	// Every start is a fresh cluster.
+	if err := os.RemoveAll(dataDir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}
@@ -148,7 +152,8 @@ func Serve(o Options) error {
 	logf("etcd ready at %s (%s)", etcdURL, time.Since(start).Round(time.Millisecond))
 
 	errCh := make(chan error, 4)
-	if err := runAPIServer(ctx, apiserverFlags(pki, etcdURL, port, dataDir), errCh); err != nil {
+	pp := &podProxy{}
+	if err := runAPIServer(ctx, apiserverFlags(pki, etcdURL, port, dataDir), pp, errCh); err != nil {
 		return err
 	}
 	server := fmt.Sprintf("https://127.0.0.1:%d", port)
@@ -163,6 +168,7 @@ func Serve(o Options) error {
 	if err != nil {
 		return err
 	}
+	pp.client.Store(cs)
 	if err := waitReadyz(ctx, cs, errCh); err != nil {
 		return err
 	}
