@@ -61,6 +61,7 @@ int run(int argc, char **argv) {
   CLI::App app{"vmsync finds and repairs stale vmstorage lists in VictoriaMetrics clusters on Kubernetes.",
                "vmsync"};
   app.require_subcommand(1);
+  app.fallthrough(); // global flags also after the subcommand, as kubectl takes them
   app.set_version_flag("--version", [] { return fmt::format("vmsync {} ({})", version(), git_commit()); });
   GlobalOptions global;
   add_global_flags(app, global);

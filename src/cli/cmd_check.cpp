@@ -1,12 +1,157 @@
+// vmsync check: load config, read (API or manifests), compute drift, render, exit by the worst finding.
 #include "app.hpp"
+#include "session.hpp"
 
+#include "vmsync/check/check.hpp"
 #include "vmsync/error.hpp"
+#include "vmsync/exit_code.hpp"
+#include "vmsync/report/render.hpp"
+#include "vmsync/util/duration.hpp"
+
+#include <fmt/format.h>
+#include <iostream>
 
 namespace vmsync::cli {
 
-void register_check(CLI::App &app, GlobalOptions & /*g*/, Action &action) {
+namespace {
+
+struct CheckOptions {
+  std::vector<std::string> clusters;
+  bool all_namespaces = false;
+  std::string selector;
+  std::string output = "table";
+  bool summary = false;
+  bool no_headers = false;
+  bool quiet = false;
+  bool exit_zero = false;
+  std::vector<std::string> files;
+  std::vector<std::string> relations;
+  std::string timeout = "2m";
+};
+
+// "consumer=deployment/vminsert,storage=statefulset/vmstorage,role=vminsert,port=8400,service=svc,exclude=1;3"
+check::Relation parse_relation(const std::string &text) {
+  check::Relation r;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    auto eq = item.find('=');
+    if (eq == std::string::npos)
+      throw UsageError(fmt::format("--relation \"{}\": \"{}\" is not key=value", text, item));
+    auto key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "consumer") r.consumer = value;
+    else if (key == "storage") r.storage = value;
+    else if (key == "role") r.role = value;
+    else if (key == "port") r.port = value;
+    else if (key == "service") r.service = value;
+    else if (key == "exclude") {
+      std::replace(value.begin(), value.end(), ';', ',');
+      r.exclude = check::parse_ordinals_text(value);
+    } else
+      throw UsageError(fmt::format("--relation: unknown key \"{}\" (consumer, storage, role, port, service, exclude)",
+                                   key));
+  }
+  if (r.consumer.empty() || r.storage.empty())
+    throw UsageError(fmt::format("--relation \"{}\": needs consumer=<kind>/<name> and storage=<kind>/<name>", text));
+  if (!r.role.empty() && r.role != "vminsert" && r.role != "vmselect")
+    throw UsageError(fmt::format("--relation: role \"{}\" must be vminsert or vmselect", r.role));
+  return r;
+}
+
+report::Format parse_format(const std::string &o, bool &wide) {
+  wide = false;
+  if (o == "table") return report::Format::Table;
+  if (o == "wide") {
+    wide = true;
+    return report::Format::Table;
+  }
+  if (o == "json") return report::Format::Json;
+  if (o == "yaml") return report::Format::Yaml;
+  throw UsageError(fmt::format("-o {}: unknown output format (table, wide, json, yaml)", o));
+}
+
+int run_check(const GlobalOptions &g, const CheckOptions &o) {
+  report::RenderOptions ro;
+  ro.format = parse_format(o.output, ro.wide);
+  ro.summary = o.summary;
+  ro.no_headers = o.no_headers;
+  ro.color = use_color(g.color);
+
+  check::Scope scope;
+  scope.all_namespaces = o.all_namespaces;
+  scope.label_selector = o.selector;
+  scope.clusters = o.clusters;
+  for (const auto &r : o.relations) scope.relations.push_back(parse_relation(r));
+
+  // Step 1-2: read the inventory, from manifests or from the API.
+  check::Inventory inv;
+  if (!o.files.empty()) {
+    scope.namespace_ = effective_namespace(g, nullptr);
+    inv = check::read_manifests(o.files, scope.namespace_);
+  } else {
+    const auto timeout = util::parse_duration(o.timeout, "--timeout");
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (timeout.count() > 0) deadline = std::chrono::steady_clock::now() + timeout;
+    auto session = connect(g, deadline);
+    scope.namespace_ = effective_namespace(g, &session);
+    inv = check::read_inventory(*session.client, scope);
+    if (g.verbosity >= 1) {
+      auto st = session.client->stats();
+      log_stderr(fmt::format("vmsync: {} requests, {} bytes received, {} connection(s)", st.requests,
+                             st.bytes_received, st.connections));
+    }
+  }
+
+  // Step 3: compute drift (pure).
+  auto report = check::compute_report(inv, scope);
+  if (!o.clusters.empty()) {
+    for (const auto &name : o.clusters) {
+      bool found = std::any_of(report.clusters.begin(), report.clusters.end(),
+                               [&](const model::ClusterDrift &c) { return c.name == name; });
+      if (!found)
+        throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (try -A, or `vmsync check` to list them)",
+                                name, o.all_namespaces ? "any namespace" : "namespace \"" + scope.namespace_ + "\""));
+    }
+  }
+
+  // Step 4: render.
+  if (!o.quiet) report::render(report, ro, std::cout);
+  std::cout.flush();
+
+  // Step 5: exit by the worst finding.
+  const auto &s = report.summary;
+  if (s.errors > 0) return to_int(ExitCode::Error);
+  if (o.exit_zero) return to_int(ExitCode::Ok);
+  if (s.drifted > 0 || s.unknown > 0) return to_int(ExitCode::Drift);
+  return to_int(ExitCode::Ok);
+}
+
+} // namespace
+
+void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
+  auto opts = std::make_shared<CheckOptions>();
   auto *cmd = app.add_subcommand("check", "Report, per vminsert/vmselect pod, drift of its vmstorage list");
-  cmd->callback([&action] { action = []() -> int { throw UsageError("check: not implemented yet"); }; });
+  cmd->footer("Exit status: 0 every pod proven in sync, 1 drift (or a pod whose list cannot be proven), 2 error.");
+  cmd->add_option("CLUSTER", opts->clusters, "Names of the VictoriaMetrics clusters to check (default: all)");
+  cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Check clusters in every namespace (ignores -n)");
+  cmd->add_option("-l,--selector", opts->selector,
+                  "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
+  cmd->add_option("-o,--output", opts->output, "Output format: table, wide, json or yaml")
+      ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
+  cmd->add_flag("--summary", opts->summary, "One row per consumer workload instead of one per pod");
+  cmd->add_flag("--no-headers", opts->no_headers, "Print tables without their header lines");
+  cmd->add_flag("-q,--quiet", opts->quiet, "Print nothing; report only by exit status");
+  cmd->add_flag("--exit-zero", opts->exit_zero, "Exit 0 even when drift is found (for cron jobs); errors still exit 2");
+  cmd->add_option("-f,--filename", opts->files,
+                  "Check rendered manifests instead of the cluster: a file, a directory or - for stdin (repeatable)");
+  cmd->add_option("--relation", opts->relations,
+                  "A one-off generic relation: consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]"
+                  "[,port=N][,service=NAME][,exclude=1;3] (repeatable)");
+  cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
+      ->capture_default_str();
+  cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check(g, *opts); }; });
 }
 
 } // namespace vmsync::cli

@@ -1,0 +1,45 @@
+#pragma once
+// `vmsync check` as a library call: read, discover clusters per layout, observe pods, compute drift.
+#include "vmsync/check/inventory.hpp"
+#include "vmsync/model/drift.hpp"
+
+#include <string>
+#include <vector>
+
+namespace vmsync::kube {
+class Client;
+}
+
+namespace vmsync::check {
+
+// A one-off generic relation given on the command line (same meaning as the vmsync.io/* annotations).
+struct Relation {
+  std::string consumer;         // kind/name, e.g. deployment/vminsert
+  std::string storage;          // kind/name, e.g. statefulset/vmstorage
+  std::string role;             // vminsert|vmselect|"" (guess)
+  std::string port;             // "" = default for the role
+  std::string service;          // "" = the StatefulSet's serviceName
+  std::vector<int> exclude;     // ordinals left out on purpose
+};
+
+struct Scope {
+  std::string namespace_;     // when !all_namespaces
+  bool all_namespaces = false;
+  std::string label_selector; // applied to the clusters' objects (workloads, CRs)
+  std::vector<std::string> clusters; // cluster names to keep; empty = all
+  std::vector<Relation> relations;
+};
+
+// "0,3, 5" -> {0,3,5}; throws ParseError naming the text.
+std::vector<int> parse_ordinals_text(const std::string &text);
+
+// Reads the inventory from the API with a fixed number of list calls (see read_api.cpp for which).
+Inventory read_inventory(kube::Client &client, const Scope &scope);
+
+// Reads rendered manifests: files, directories (recursively, *.yaml/*.yml/*.json) or "-" for stdin.
+Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace);
+
+// Detects clusters in the inventory and computes their drift. Pure: no I/O.
+model::DriftReport compute_report(const Inventory &inv, const Scope &scope);
+
+} // namespace vmsync::check

@@ -1,0 +1,13 @@
+#pragma once
+// YAML documents as nlohmann::json, with YAML 1.2 core-schema typing of plain scalars (so `replicas: 3` is a
+// number and `"3"` a string), for rendered manifests and kubeconfigs.
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
+
+namespace vmsync::util {
+
+// Every document of a multi-document YAML (or JSON) text. Throws ParseError naming `origin` and the line.
+std::vector<nlohmann::json> parse_yaml_documents(std::string_view text, std::string_view origin);
+
+} // namespace vmsync::util

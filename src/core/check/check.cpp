@@ -1,0 +1,83 @@
+// compute_report: the pure half of check. Discover clusters, observe each consumer's source and pods, hand the
+// observations to the drift model, and attach storage health and errors.
+#include "vmsync/check/check.hpp"
+
+#include "discover.hpp"
+#include "observe.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace vmsync::check {
+
+namespace {
+
+model::StorageHealth storage_health(const ClusterSpec &c) {
+  model::StorageHealth h;
+  if (c.storage == nullptr) return h;
+  h.workload = {c.storage_kind, meta_name(*c.storage), c.namespace_};
+  h.declared_replicas = c.declared_replicas;
+  h.existing_pods = static_cast<int>(c.storage_pods.size());
+  h.ready_pods = static_cast<int>(std::count_if(c.storage_pods.begin(), c.storage_pods.end(),
+                                                [](const nlohmann::json *p) { return pod_is_ready(*p); }));
+  for (int i = 0; i < c.declared_replicas; ++i) h.nodes.push_back(fmt::format("{}-{}", meta_name(*c.storage), i));
+  return h;
+}
+
+} // namespace
+
+model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
+  model::DriftReport report;
+  for (const auto &spec : discover_clusters(inv, scope)) {
+    model::ClusterDrift cd;
+    cd.namespace_ = spec.namespace_;
+    cd.name = spec.name;
+    cd.layout = spec.layout;
+    cd.storage = storage_health(spec);
+    cd.errors = spec.errors;
+    cd.warnings = spec.warnings;
+    if (auto it = inv.namespace_errors.find(spec.namespace_); it != inv.namespace_errors.end())
+      cd.errors.push_back(it->second);
+    if (!inv.offline && spec.storage != nullptr && cd.storage.ready_pods < cd.storage.declared_replicas)
+      cd.warnings.push_back(fmt::format("vmstorage {} has {} of {} declared pods Ready", cd.storage.workload.name,
+                                        cd.storage.ready_pods, cd.storage.declared_replicas));
+    for (const auto &cons : spec.consumers) {
+      model::ConsumerInput in;
+      in.role = cons.role;
+      in.workload = {cons.kind, meta_name(*cons.workload), spec.namespace_};
+      in.names = cons.names;
+      in.expected = cons.expected;
+      in.source = read_source(cons, inv);
+      for (const auto *pod : cons.pods) {
+        auto obs = observe_pod(*pod, inv);
+        if (cons.discovery_mode) obs.discovery = true;
+        in.pods.push_back(std::move(obs));
+      }
+      cd.consumers.push_back(model::compute_consumer(in));
+    }
+    cd.status = model::cluster_status(cd);
+    report.clusters.push_back(std::move(cd));
+  }
+  // Namespaces we could not read at all still appear, as errors, so a 403 is never mistaken for "nothing here".
+  for (const auto &[ns, err] : inv.namespace_errors) {
+    bool covered = std::any_of(report.clusters.begin(), report.clusters.end(),
+                               [&](const model::ClusterDrift &c) { return c.namespace_ == ns; });
+    if (covered) continue;
+    model::ClusterDrift cd;
+    cd.namespace_ = ns;
+    cd.status = model::ClusterStatus::Error;
+    cd.errors.push_back(err);
+    report.clusters.push_back(std::move(cd));
+  }
+  for (const auto &err : inv.errors) {
+    model::ClusterDrift cd;
+    cd.status = model::ClusterStatus::Error;
+    cd.errors.push_back(err);
+    report.clusters.push_back(std::move(cd));
+  }
+  model::sort_report(report);
+  report.summary = model::summarize(report.clusters);
+  return report;
+}
+
+} // namespace vmsync::check

@@ -1,0 +1,437 @@
+// Layout detection. Each layout is anchored on its storage workload or custom resource, with the names and
+// labels upstream gives it (see ../shared/reference/victoriametrics-on-kubernetes.md):
+//   KubeBlocks  InstanceSet <c>-vmstorage, consumers InstanceSets <c>-vminsert / <c>-vmselect, pod services
+//               <c>-vmstorage-<i>, list in ConfigMap <c>-<comp>-env key VMSTORAGE_ADDR, sorted as strings;
+//   Helm        StatefulSet labelled app=vmstorage + app.kubernetes.io/name=victoria-metrics-cluster, consumers
+//               with app=vminsert|vmselect and the same instance, one --storageNode per node (FQDN, dot);
+//   operator    VMCluster <n>: StatefulSet vmstorage-<n>, vminsert-<n> Deployment, vmselect-<n> StatefulSet,
+//               one comma-joined -storageNode, maintenance IDs excluded, extra nodes for vmselect;
+//   generic     any Deployment/StatefulSet annotated vmsync.io/storage-workload (or named by --relation).
+// Expected lists come from declared replicas, not from the pods that happen to exist.
+#include "discover.hpp"
+
+#include "observe.hpp"
+#include "vmsync/error.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fmt/format.h>
+#include <set>
+
+namespace vmsync::check {
+
+using nlohmann::json;
+
+namespace {
+
+const char *kDefaultDomain = "cluster.local";
+
+std::string default_port(model::Role r) { return r == model::Role::Insert ? "8400" : "8401"; }
+
+bool matches_labels(const json &obj, const json &match_labels) {
+  if (!match_labels.is_object() || match_labels.empty()) return false;
+  for (const auto &[k, v] : match_labels.items())
+    if (!v.is_string() || label(obj, k) != v.get<std::string>()) return false;
+  return true;
+}
+
+// Pods owned by a workload: by owner UID (StatefulSet, InstanceSet), or for a Deployment by its ReplicaSets'
+// naming and the Deployment's selector (ReplicaSets are not read).
+std::vector<const json *> pods_of(const Inventory &inv, const json &workload, const std::string &kind) {
+  std::vector<const json *> out;
+  const auto uid = str_at(workload, {"metadata", "uid"});
+  const auto ns = meta_namespace(workload);
+  const auto name = meta_name(workload);
+  const auto &sel = at_path(workload, {"spec", "selector", "matchLabels"});
+  std::set<std::string> seen;
+  for (const auto &p : inv.pods) {
+    if (meta_namespace(p) != ns || pod_is_terminating(p)) continue;
+    const auto phase = str_at(p, {"status", "phase"});
+    if (phase == "Succeeded" || phase == "Failed") continue;
+    bool owned = false;
+    const auto &refs = at_path(p, {"metadata", "ownerReferences"});
+    if (refs.is_array()) {
+      for (const auto &r : refs) {
+        if (!uid.empty() && str_at(r, {"uid"}) == uid) owned = true;
+        if (kind == "Deployment" && str_at(r, {"kind"}) == "ReplicaSet" &&
+            str_at(r, {"name"}).starts_with(name + "-") && matches_labels(p, sel))
+          owned = true;
+      }
+    }
+    // Offline fixtures and UID-less objects: fall back to selector plus the controller's pod naming.
+    if (!owned && uid.empty() && matches_labels(p, sel) && meta_name(p).starts_with(name + "-")) owned = true;
+    if (owned && seen.insert(meta_name(p)).second) out.push_back(&p);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const json *a, const json *b) { return model::natural_less(meta_name(*a), meta_name(*b)); });
+  return out;
+}
+
+std::vector<int> range_minus(int n, const std::vector<int> &excluded) {
+  std::vector<int> out;
+  for (int i = 0; i < n; ++i)
+    if (std::find(excluded.begin(), excluded.end(), i) == excluded.end()) out.push_back(i);
+  return out;
+}
+
+std::vector<int> int_list(const json &v) {
+  std::vector<int> out;
+  if (v.is_array())
+    for (const auto &x : v)
+      if (x.is_number_integer()) out.push_back(x.get<int>());
+  return out;
+}
+
+void finish_consumer(ClusterSpec &c, ConsumerSpec &cons, const Inventory &inv, const std::string &pod_prefix,
+                     const std::string &default_template, bool sort_as_strings) {
+  auto ordinals = range_minus(c.declared_replicas, cons.excluded);
+  auto source = read_source(cons, inv);
+  std::vector<std::string> existing = source.entries.value_or(std::vector<std::string>{});
+  cons.expected = spell_like(existing, pod_prefix, ordinals, default_template, cons.port);
+  if (sort_as_strings) std::sort(cons.expected.begin(), cons.expected.end());
+  cons.names.namespace_ = c.namespace_;
+  if (!c.storage_service.empty()) cons.names.headless_services.push_back(c.storage_service);
+  c.consumers.push_back(std::move(cons));
+}
+
+void storage_common(ClusterSpec &c, const Inventory &inv, const json &storage, const std::string &kind) {
+  c.storage = &storage;
+  c.storage_kind = kind;
+  c.declared_replicas = int_at(storage, {"spec", "replicas"}, 1);
+  if (!inv.offline) c.storage_pods = pods_of(inv, storage, kind);
+}
+
+// ---- Helm chart victoria-metrics-cluster ----------------------------------------------------------------------
+void discover_helm(const Inventory &inv, std::vector<ClusterSpec> &out) {
+  for (const auto &sts : inv.statefulsets) {
+    if (label(sts, "app.kubernetes.io/name") != "victoria-metrics-cluster" || label(sts, "app") != "vmstorage")
+      continue;
+    ClusterSpec c;
+    c.layout = model::Layout::Helm;
+    c.namespace_ = meta_namespace(sts);
+    c.name = label(sts, "app.kubernetes.io/instance");
+    storage_common(c, inv, sts, "StatefulSet");
+    c.storage_service = str_at(sts, {"spec", "serviceName"});
+    if (c.storage_service.empty()) c.storage_service = meta_name(sts);
+    const auto sts_name = meta_name(sts);
+    const auto tmpl = fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
+    for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
+      for (const auto &w : *list) {
+        if (meta_namespace(w) != c.namespace_ || label(w, "app.kubernetes.io/instance") != c.name ||
+            label(w, "app.kubernetes.io/name") != "victoria-metrics-cluster")
+          continue;
+        const auto app = label(w, "app");
+        if (app != "vminsert" && app != "vmselect") continue;
+        ConsumerSpec cons;
+        cons.role = app == "vminsert" ? model::Role::Insert : model::Role::Select;
+        cons.workload = &w;
+        cons.kind = list == &inv.deployments ? "Deployment" : "StatefulSet";
+        cons.port = default_port(cons.role);
+        auto ex = annotation(w, "vmsync.io/exclude-ordinals");
+        if (!ex.empty()) cons.excluded = parse_ordinals_text(ex);
+        if (!inv.offline) cons.pods = pods_of(inv, w, cons.kind);
+        finish_consumer(c, cons, inv, sts_name + "-", tmpl, false);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+}
+
+// ---- VictoriaMetrics operator VMCluster ------------------------------------------------------------------------
+void discover_operator(const Inventory &inv, std::vector<ClusterSpec> &out) {
+  for (const auto &vmc : inv.vmclusters) {
+    ClusterSpec c;
+    c.layout = model::Layout::Operator;
+    c.namespace_ = meta_namespace(vmc);
+    c.name = meta_name(vmc);
+    c.owner = &vmc;
+    const bool legacy = at_path(vmc, {"spec", "useLegacyNaming"}) == true;
+    auto name_of = [&](const char *comp) {
+      return legacy ? fmt::format("{}-{}", c.name, comp) : fmt::format("{}-{}", comp, c.name);
+    };
+    const auto storage_name = name_of("vmstorage");
+    const auto *sts = inv.find(inv.statefulsets, c.namespace_, storage_name);
+    if (sts == nullptr) {
+      if (inv.offline) continue; // the operator renders consistent lists itself; nothing to compare offline
+      if (at_path(vmc, {"spec", "vmstorage"}).is_object())
+        c.errors.push_back(fmt::format("VMCluster {}/{}: its vmstorage StatefulSet {} does not exist yet "
+                                       "(is the operator running?)",
+                                       c.namespace_, c.name, storage_name));
+      out.push_back(std::move(c));
+      continue;
+    }
+    storage_common(c, inv, *sts, "StatefulSet");
+    c.storage_service = storage_name;
+    const int spec_replicas = int_at(vmc, {"spec", "vmstorage", "replicaCount"}, c.declared_replicas);
+    if (spec_replicas != c.declared_replicas)
+      c.warnings.push_back(fmt::format("VMCluster wants {} vmstorage replicas, StatefulSet {} has {}: the operator "
+                                       "is still reconciling",
+                                       spec_replicas, storage_name, c.declared_replicas));
+    const auto domain = str_at(vmc, {"spec", "clusterDomainName"});
+    const auto suffix = domain.empty() ? fmt::format(".{}", c.namespace_) : fmt::format(".{}.svc.{}", c.namespace_, domain);
+    const auto tmpl = fmt::format("{}-{{i}}.{}{}", storage_name, storage_name, suffix);
+    const bool global_discovery = at_path(vmc, {"spec", "discovery", "enabled"}) == true;
+    struct Part {
+      const char *comp;
+      model::Role role;
+      const std::vector<json> *list;
+      const char *kind;
+      const char *maintenance;
+    };
+    const Part parts[] = {{"vmselect", model::Role::Select, &inv.statefulsets, "StatefulSet", "maintenanceSelectNodeIDs"},
+                          {"vminsert", model::Role::Insert, &inv.deployments, "Deployment", "maintenanceInsertNodeIDs"}};
+    for (const auto &part : parts) {
+      const auto *w = inv.find(*part.list, c.namespace_, name_of(part.comp));
+      if (w == nullptr) continue;
+      ConsumerSpec cons;
+      cons.role = part.role;
+      cons.workload = w;
+      cons.kind = part.kind;
+      cons.port = default_port(part.role);
+      cons.excluded = int_list(at_path(vmc, {"spec", "vmstorage", part.maintenance}));
+      cons.discovery_mode = global_discovery || at_path(vmc, {"spec", part.comp, "discovery", "enabled"}) == true;
+      if (!inv.offline) cons.pods = pods_of(inv, *w, cons.kind);
+      finish_consumer(c, cons, inv, storage_name + "-", tmpl, false);
+      if (part.role == model::Role::Select) {
+        const auto &extra = at_path(vmc, {"spec", "vmselect", "extraStorageNodes"});
+        if (extra.is_array())
+          for (const auto &e : extra)
+            if (!str_at(e, {"addr"}).empty()) c.consumers.back().expected.push_back(str_at(e, {"addr"}));
+      }
+    }
+    out.push_back(std::move(c));
+  }
+}
+
+// ---- KubeBlocks victoria-metrics addon ----------------------------------------------------------------------
+void discover_kubeblocks(const Inventory &inv, std::vector<ClusterSpec> &out) {
+  for (const auto &its : inv.instancesets) {
+    if (label(its, "apps.kubeblocks.io/component-name") != "vmstorage") continue;
+    ClusterSpec c;
+    c.layout = model::Layout::KubeBlocks;
+    c.namespace_ = meta_namespace(its);
+    c.name = label(its, "app.kubernetes.io/instance");
+    c.owner = inv.find(inv.kb_clusters, c.namespace_, c.name);
+    storage_common(c, inv, its, "InstanceSet");
+    const auto prefix = fmt::format("{}-vmstorage-", c.name);
+    for (const auto &w : inv.instancesets) {
+      if (meta_namespace(w) != c.namespace_ || label(w, "app.kubernetes.io/instance") != c.name) continue;
+      const auto comp = label(w, "apps.kubeblocks.io/component-name");
+      if (comp != "vminsert" && comp != "vmselect") continue;
+      ConsumerSpec cons;
+      cons.role = comp == "vminsert" ? model::Role::Insert : model::Role::Select;
+      cons.workload = &w;
+      cons.kind = "InstanceSet";
+      cons.port = default_port(cons.role);
+      if (!inv.offline) cons.pods = pods_of(inv, w, "InstanceSet");
+      finish_consumer(c, cons, inv, prefix, prefix + "{i}", true);
+    }
+    std::sort(c.consumers.begin(), c.consumers.end(),
+              [](const ConsumerSpec &a, const ConsumerSpec &b) { return a.role > b.role; }); // vmselect first
+    out.push_back(std::move(c));
+  }
+}
+
+// ---- generic: opt-in by annotations or --relation ------------------------------------------------------------
+struct GenericLink {
+  std::string storage_kind = "StatefulSet";
+  std::string storage_name;
+  std::string role, port, service;
+  std::vector<int> exclude;
+};
+
+std::optional<GenericLink> generic_link(const json &w, const std::string &kind, const Scope &scope) {
+  GenericLink link;
+  auto target = annotation(w, "vmsync.io/storage-workload");
+  link.role = annotation(w, "vmsync.io/role");
+  link.port = annotation(w, "vmsync.io/storage-port");
+  link.service = annotation(w, "vmsync.io/storage-service");
+  auto ex = annotation(w, "vmsync.io/exclude-ordinals");
+  if (!ex.empty()) link.exclude = parse_ordinals_text(ex);
+  for (const auto &r : scope.relations) {
+    auto slash = r.consumer.find('/');
+    auto rkind = slash == std::string::npos ? std::string{"deployment"} : r.consumer.substr(0, slash);
+    auto rname = slash == std::string::npos ? r.consumer : r.consumer.substr(slash + 1);
+    std::string lower_kind = kind;
+    std::transform(lower_kind.begin(), lower_kind.end(), lower_kind.begin(), ::tolower);
+    if (rname != meta_name(w) || (rkind != lower_kind && rkind + "s" != lower_kind)) continue;
+    target = r.storage;
+    if (!r.role.empty()) link.role = r.role;
+    if (!r.port.empty()) link.port = r.port;
+    if (!r.service.empty()) link.service = r.service;
+    if (!r.exclude.empty()) link.exclude = r.exclude;
+  }
+  if (target.empty()) return std::nullopt;
+  auto slash = target.find('/');
+  if (slash != std::string::npos) {
+    link.storage_kind = target.substr(0, slash);
+    target = target.substr(slash + 1);
+  }
+  link.storage_name = target;
+  return link;
+}
+
+void discover_generic(const Inventory &inv, const Scope &scope, std::vector<ClusterSpec> &out) {
+  std::map<std::pair<std::string, std::string>, std::size_t> by_storage;
+  for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
+    const std::string kind = list == &inv.deployments ? "Deployment" : "StatefulSet";
+    for (const auto &w : *list) {
+      std::optional<GenericLink> link;
+      try {
+        link = generic_link(w, kind, scope);
+      } catch (const ParseError &e) {
+        ClusterSpec bad;
+        bad.namespace_ = meta_namespace(w);
+        bad.name = meta_name(w);
+        bad.errors.push_back(fmt::format("{} {}/{}: {}", kind, bad.namespace_, bad.name, e.what()));
+        out.push_back(std::move(bad));
+        continue;
+      }
+      if (!link) continue;
+      const auto ns = meta_namespace(w);
+      auto key = std::make_pair(ns, link->storage_name);
+      if (!by_storage.contains(key)) {
+        ClusterSpec c;
+        c.layout = model::Layout::Generic;
+        c.namespace_ = ns;
+        c.name = link->storage_name;
+        std::string lk = link->storage_kind;
+        std::transform(lk.begin(), lk.end(), lk.begin(), ::tolower);
+        const auto *sts = (lk == "statefulset" || lk == "statefulsets" || lk == "sts")
+                              ? inv.find(inv.statefulsets, ns, link->storage_name)
+                              : nullptr;
+        if (sts == nullptr) {
+          c.errors.push_back(fmt::format("{} {}/{} names storage {}/{}, which does not exist (only StatefulSets can "
+                                         "be storage in the generic layout)",
+                                         kind, ns, meta_name(w), link->storage_kind, link->storage_name));
+        } else {
+          storage_common(c, inv, *sts, "StatefulSet");
+          c.storage_service = str_at(*sts, {"spec", "serviceName"});
+        }
+        by_storage.emplace(key, out.size());
+        out.push_back(std::move(c));
+      }
+      auto &c = out[by_storage[key]];
+      if (c.storage == nullptr) continue;
+      if (!link->service.empty()) c.storage_service = link->service;
+      if (c.storage_service.empty()) c.storage_service = c.name;
+      ConsumerSpec cons;
+      cons.workload = &w;
+      cons.kind = kind;
+      cons.excluded = link->exclude;
+      if (link->role == "vminsert")
+        cons.role = model::Role::Insert;
+      else if (link->role == "vmselect")
+        cons.role = model::Role::Select;
+      else {
+        // Guess from the port the list already uses, then from the name.
+        auto src = read_source(cons, inv);
+        bool guessed = false;
+        if (src.entries)
+          for (const auto &e : *src.entries) {
+            if (e.ends_with(":8401")) { cons.role = model::Role::Select; guessed = true; break; }
+            if (e.ends_with(":8400")) { cons.role = model::Role::Insert; guessed = true; break; }
+          }
+        if (!guessed) {
+          if (meta_name(w).find("select") != std::string::npos)
+            cons.role = model::Role::Select;
+          else if (meta_name(w).find("insert") != std::string::npos)
+            cons.role = model::Role::Insert;
+          else {
+            c.errors.push_back(fmt::format("{} {}/{}: cannot tell whether it is vminsert or vmselect; set the "
+                                           "annotation vmsync.io/role",
+                                           kind, ns, meta_name(w)));
+            continue;
+          }
+        }
+      }
+      cons.port = link->port.empty() ? default_port(cons.role) : link->port;
+      if (!inv.offline) cons.pods = pods_of(inv, w, kind);
+      const auto tmpl = fmt::format("{}-{{i}}.{}.{}", c.name, c.storage_service, ns);
+      finish_consumer(c, cons, inv, c.name + "-", tmpl, false);
+    }
+  }
+}
+
+} // namespace
+
+std::vector<int> parse_ordinals_text(const std::string &text) {
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (ec != std::errc{} || p != item.data() + item.size() || v < 0)
+        throw ParseError(fmt::format("ordinal list \"{}\": \"{}\" is not a non-negative integer", text, item));
+      out.push_back(v);
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+bool pod_is_terminating(const json &pod) { return !at_path(pod, {"metadata", "deletionTimestamp"}).is_null(); }
+
+bool pod_is_ready(const json &pod) {
+  const auto &conds = at_path(pod, {"status", "conditions"});
+  if (!conds.is_array()) return false;
+  for (const auto &c : conds)
+    if (str_at(c, {"type"}) == "Ready") return str_at(c, {"status"}) == "True";
+  return false;
+}
+
+std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,
+                                    const std::vector<int> &ordinals, const std::string &default_template,
+                                    const std::string &port) {
+  // Find "<pod_prefix><digits><rest>" in an existing entry; keep <rest> (domain, trailing dot) for every node.
+  std::string head = pod_prefix, rest;
+  bool found = false;
+  for (const auto &e : existing) {
+    if (!e.starts_with(pod_prefix)) continue;
+    std::size_t i = pod_prefix.size();
+    std::size_t j = i;
+    while (j < e.size() && std::isdigit(static_cast<unsigned char>(e[j])) != 0) ++j;
+    if (j == i) continue;
+    rest = e.substr(j);
+    auto colon = rest.rfind(':');
+    if (colon != std::string::npos && rest.find(']') == std::string::npos) rest.resize(colon);
+    found = true;
+    break;
+  }
+  std::vector<std::string> out;
+  out.reserve(ordinals.size());
+  for (int i : ordinals) {
+    std::string host;
+    if (found) {
+      host = fmt::format("{}{}{}", head, i, rest);
+    } else {
+      host = default_template;
+      auto at = host.find("{i}");
+      if (at != std::string::npos) host.replace(at, 3, std::to_string(i));
+    }
+    out.push_back(port.empty() ? host : host + ":" + port);
+  }
+  return out;
+}
+
+std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope) {
+  std::vector<ClusterSpec> out;
+  discover_kubeblocks(inv, out);
+  discover_helm(inv, out);
+  discover_operator(inv, out);
+  discover_generic(inv, scope, out);
+  if (!scope.clusters.empty()) {
+    std::erase_if(out, [&](const ClusterSpec &c) {
+      return std::find(scope.clusters.begin(), scope.clusters.end(), c.name) == scope.clusters.end();
+    });
+  }
+  return out;
+}
+
+} // namespace vmsync::check

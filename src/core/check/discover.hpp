@@ -1,0 +1,51 @@
+#pragma once
+// Layout detection: which objects form a VictoriaMetrics cluster, which consumer reads which storage, and the
+// list each consumer should have. Shared by check (drift) and fix (the plan); no I/O.
+#include "vmsync/check/check.hpp"
+#include "vmsync/model/drift.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace vmsync::check {
+
+struct ConsumerSpec {
+  model::Role role = model::Role::Insert;
+  const nlohmann::json *workload = nullptr; // Deployment, StatefulSet or InstanceSet
+  std::string kind;
+  std::vector<std::string> expected; // spelled as the source spells them (or the layout's default)
+  std::vector<int> excluded;         // ordinals left out on purpose
+  std::string port;
+  bool discovery_mode = false;       // the layout says this role uses automatic discovery
+  model::NameContext names;
+  std::vector<const nlohmann::json *> pods;
+};
+
+struct ClusterSpec {
+  std::string namespace_;
+  std::string name;
+  model::Layout layout = model::Layout::Generic;
+  const nlohmann::json *owner = nullptr;   // VMCluster or KubeBlocks Cluster
+  const nlohmann::json *storage = nullptr; // StatefulSet or InstanceSet
+  std::string storage_kind;
+  std::string storage_service;             // headless (or pod-service prefix for KubeBlocks)
+  int declared_replicas = 0;
+  std::vector<const nlohmann::json *> storage_pods;
+  std::vector<ConsumerSpec> consumers;
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+};
+
+std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope);
+
+// The expected list for `ordinals`, spelled like the first entry of `existing` that names a storage pod
+// (host beginning with `pod_prefix` + ordinal), else with `default_template` where "{i}" is the ordinal.
+std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,
+                                    const std::vector<int> &ordinals, const std::string &default_template,
+                                    const std::string &port);
+
+bool pod_is_ready(const nlohmann::json &pod);
+bool pod_is_terminating(const nlohmann::json &pod);
+
+} // namespace vmsync::check

@@ -1,0 +1,200 @@
+// Reading what check needs from the API server with a fixed set of list calls, all in flight together on one
+// connection. Pods are only ever listed with label selectors, so unrelated pods are never transferred:
+//   batch 1: which CRDs are served (KubeBlocks 0.9 or 1.0, the VictoriaMetrics operator);
+//   batch 2: StatefulSets and Deployments in scope (annotations cannot be selected server-side, and the generic
+//            layout is opt-in by annotation), InstanceSets, KubeBlocks Clusters, VMClusters, the pods of each
+//            layout by its labels, and KubeBlocks' env ConfigMaps;
+//   batch 3: for generic consumers only, their pods (by each workload's selector) and the ConfigMaps their
+//            templates reference.
+#include "vmsync/check/check.hpp"
+#include "vmsync/error.hpp"
+#include "vmsync/kube/client.hpp"
+
+#include <fmt/format.h>
+#include <set>
+
+namespace vmsync::check {
+
+namespace {
+
+using kube::ListQuery;
+using kube::Resource;
+
+const Resource kInstanceSetV1{"workloads.kubeblocks.io", "v1", "instancesets", "InstanceSet", true};
+const Resource kInstanceSetV1alpha1{"workloads.kubeblocks.io", "v1alpha1", "instancesets", "InstanceSet", true};
+const Resource kKbClusterV1{"apps.kubeblocks.io", "v1", "clusters", "Cluster", true};
+const Resource kKbClusterV1alpha1{"apps.kubeblocks.io", "v1alpha1", "clusters", "Cluster", true};
+const Resource kVMCluster{"operator.victoriametrics.com", "v1beta1", "vmclusters", "VMCluster", true};
+
+constexpr const char *kHelmPods = "app.kubernetes.io/name=victoria-metrics-cluster";
+constexpr const char *kOperatorPods = "app.kubernetes.io/name in (vmstorage,vminsert,vmselect),managed-by=vm-operator";
+constexpr const char *kKubeBlocksObjects =
+    "app.kubernetes.io/managed-by=kubeblocks,apps.kubeblocks.io/component-name in (vmstorage,vminsert,vmselect)";
+
+// Where a list's items go in the inventory.
+using Sink = std::vector<nlohmann::json> Inventory::*;
+
+struct Pending {
+  ListQuery query;
+  Sink sink;
+};
+
+std::string scope_ns(const Scope &s) { return s.all_namespaces ? std::string{} : s.namespace_; }
+
+void run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv) {
+  if (batch.empty()) return;
+  std::vector<ListQuery> queries;
+  queries.reserve(batch.size());
+  for (const auto &p : batch) queries.push_back(p.query);
+  auto outcomes = client.list_many(queries);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto &out = outcomes[i];
+    if (out.result) {
+      auto &dst = inv.*(batch[i].sink);
+      for (auto &item : out.result->items) dst.push_back(std::move(item));
+      continue;
+    }
+    std::string msg;
+    try {
+      std::rethrow_exception(out.error);
+    } catch (const ApiError &e) {
+      msg = e.what();
+    } catch (const TransportError &) {
+      throw; // the server is unreachable: nothing else will work either
+    } catch (const std::exception &e) {
+      msg = e.what();
+    }
+    const auto &ns = batch[i].query.namespace_;
+    if (ns.empty())
+      inv.errors.push_back(msg);
+    else if (!inv.namespace_errors.contains(ns))
+      inv.namespace_errors.emplace(ns, msg);
+  }
+  batch.clear();
+}
+
+// Matches "key=value,..." pairs of a workload's spec.selector.matchLabels into a selector string.
+std::string selector_of(const nlohmann::json &workload) {
+  const auto &ml = at_path(workload, {"spec", "selector", "matchLabels"});
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (ml.is_object())
+    for (const auto &[k, v] : ml.items())
+      if (v.is_string()) pairs.emplace_back(k, v.get<std::string>());
+  return kube::selector(pairs);
+}
+
+void collect_configmap_refs(const nlohmann::json &pod_spec, const std::string &ns,
+                            std::set<std::pair<std::string, std::string>> &out) {
+  for (const char *list : {"containers", "initContainers"}) {
+    const auto &cs = at_path(pod_spec, {list});
+    if (!cs.is_array()) continue;
+    for (const auto &c : cs) {
+      for (const auto &ef : at_path(c, {"envFrom"}).is_array() ? at_path(c, {"envFrom"}) : nlohmann::json::array()) {
+        auto name = str_at(ef, {"configMapRef", "name"});
+        if (!name.empty()) out.emplace(ns, name);
+      }
+      for (const auto &e : at_path(c, {"env"}).is_array() ? at_path(c, {"env"}) : nlohmann::json::array()) {
+        auto name = str_at(e, {"valueFrom", "configMapKeyRef", "name"});
+        if (!name.empty()) out.emplace(ns, name);
+      }
+    }
+  }
+}
+
+} // namespace
+
+Inventory read_inventory(kube::Client &client, const Scope &scope) {
+  Inventory inv;
+  const std::string ns = scope_ns(scope);
+
+  // Batch 1: which optional APIs exist. A missing CRD is normal, not an error.
+  if (client.serves("workloads.kubeblocks.io", "v1", "instancesets"))
+    inv.kubeblocks = KubeBlocksVersion::V10;
+  else if (client.serves("workloads.kubeblocks.io", "v1alpha1", "instancesets"))
+    inv.kubeblocks = KubeBlocksVersion::V09;
+  inv.vm_operator = client.serves("operator.victoriametrics.com", "v1beta1", "vmclusters");
+
+  // Batch 2.
+  std::vector<Pending> batch;
+  auto add = [&](const Resource &r, std::string selector, Sink sink) {
+    ListQuery q;
+    q.resource = r;
+    q.namespace_ = ns;
+    q.options.label_selector = std::move(selector);
+    batch.push_back({std::move(q), sink});
+  };
+  const std::string &user_sel = scope.label_selector;
+  auto with_user = [&](const std::string &sel) {
+    if (user_sel.empty()) return sel;
+    return sel.empty() ? user_sel : sel + "," + user_sel;
+  };
+  add(kube::resources::statefulsets, with_user(""), &Inventory::statefulsets);
+  add(kube::resources::deployments, with_user(""), &Inventory::deployments);
+  add(kube::resources::pods, kHelmPods, &Inventory::pods);
+  if (inv.vm_operator) {
+    add(kVMCluster, with_user(""), &Inventory::vmclusters);
+    add(kube::resources::pods, kOperatorPods, &Inventory::pods);
+  }
+  if (inv.kubeblocks != KubeBlocksVersion::None) {
+    const bool v10 = inv.kubeblocks == KubeBlocksVersion::V10;
+    add(v10 ? kInstanceSetV1 : kInstanceSetV1alpha1, with_user(kKubeBlocksObjects), &Inventory::instancesets);
+    add(v10 ? kKbClusterV1 : kKbClusterV1alpha1, with_user(""), &Inventory::kb_clusters);
+    add(kube::resources::pods, kKubeBlocksObjects, &Inventory::pods);
+    add(kube::resources::configmaps, kKubeBlocksObjects, &Inventory::configmaps);
+  }
+  run_batch(client, batch, inv);
+
+  // Batch 3: generic consumers (opt-in by annotation or by --relation), their storage, pods and ConfigMaps.
+  std::set<std::pair<std::string, std::string>> selectors; // (namespace, selector) already listed
+  std::set<std::pair<std::string, std::string>> cm_refs;
+  auto is_generic_consumer = [&](const nlohmann::json &w) {
+    if (!annotation(w, "vmsync.io/storage-workload").empty()) return true;
+    for (const auto &r : scope.relations) {
+      auto slash = r.consumer.find('/');
+      if (slash != std::string::npos && r.consumer.substr(slash + 1) == meta_name(w)) return true;
+    }
+    return false;
+  };
+  auto pods_of = [&](const nlohmann::json &w) {
+    auto sel = selector_of(w);
+    if (sel.empty()) return;
+    auto key = std::make_pair(meta_namespace(w), sel);
+    if (!selectors.insert(key).second) return;
+    ListQuery q;
+    q.resource = kube::resources::pods;
+    q.namespace_ = key.first;
+    q.options.label_selector = sel;
+    batch.push_back({std::move(q), &Inventory::pods});
+  };
+  std::set<std::pair<std::string, std::string>> storage_refs;
+  for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
+    for (const auto &w : *list) {
+      if (!is_generic_consumer(w)) continue;
+      pods_of(w);
+      collect_configmap_refs(at_path(w, {"spec", "template", "spec"}), meta_namespace(w), cm_refs);
+      auto target = annotation(w, "vmsync.io/storage-workload");
+      for (const auto &r : scope.relations)
+        if (r.consumer.ends_with("/" + meta_name(w))) target = r.storage;
+      auto slash = target.find('/');
+      storage_refs.emplace(meta_namespace(w), slash == std::string::npos ? target : target.substr(slash + 1));
+    }
+  }
+  for (const auto &sts : inv.statefulsets)
+    if (storage_refs.contains({meta_namespace(sts), meta_name(sts)})) pods_of(sts);
+  run_batch(client, batch, inv);
+
+  // ConfigMaps referenced by generic pods (their specs may differ from the template) and templates.
+  for (const auto &p : inv.pods) collect_configmap_refs(at_path(p, {"spec"}), meta_namespace(p), cm_refs);
+  for (const auto &[cm_ns, cm_name] : cm_refs) {
+    if (inv.configmap(cm_ns, cm_name) != nullptr) continue;
+    ListQuery q;
+    q.resource = kube::resources::configmaps;
+    q.namespace_ = cm_ns;
+    q.options.field_selector = "metadata.name=" + cm_name;
+    batch.push_back({std::move(q), &Inventory::configmaps});
+  }
+  run_batch(client, batch, inv);
+  return inv;
+}
+
+} // namespace vmsync::check

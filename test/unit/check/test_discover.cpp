@@ -1,0 +1,221 @@
+// Layout detection and expected lists on in-memory inventories shaped exactly like upstream objects.
+#include "../../../src/core/check/discover.hpp"
+#include "vmsync/check/check.hpp"
+#include "vmsync/error.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace vmsync;
+using namespace vmsync::check;
+using nlohmann::json;
+
+namespace {
+
+json helm_sts(const std::string &ns, int replicas) {
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "StatefulSet"},
+          {"metadata",
+           {{"name", "vm-victoria-metrics-cluster-vmstorage"},
+            {"namespace", ns},
+            {"uid", "sts-uid"},
+            {"labels",
+             {{"app", "vmstorage"},
+              {"app.kubernetes.io/instance", "vm"},
+              {"app.kubernetes.io/name", "victoria-metrics-cluster"},
+              {"app.kubernetes.io/managed-by", "Helm"}}}}},
+          {"spec",
+           {{"replicas", replicas},
+            {"serviceName", "vm-victoria-metrics-cluster-vmstorage"},
+            {"selector",
+             {{"matchLabels",
+               {{"app", "vmstorage"},
+                {"app.kubernetes.io/instance", "vm"},
+                {"app.kubernetes.io/name", "victoria-metrics-cluster"}}}}}}}};
+}
+
+std::string helm_node(const std::string &ns, int i, int port) {
+  return "vm-victoria-metrics-cluster-vmstorage-" + std::to_string(i) + ".vm-victoria-metrics-cluster-vmstorage." +
+         ns + ".svc.cluster.local.:" + std::to_string(port);
+}
+
+json helm_consumer(const std::string &ns, const std::string &app, int nodes, int port) {
+  json args = json::array();
+  for (int i = 0; i < nodes; ++i) args.push_back("--storageNode=" + helm_node(ns, i, port));
+  json labels = {{"app", app}, {"app.kubernetes.io/instance", "vm"}, {"app.kubernetes.io/name", "victoria-metrics-cluster"}};
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", "vm-victoria-metrics-cluster-" + app}, {"namespace", ns}, {"uid", app + "-uid"}, {"labels", labels}}},
+          {"spec",
+           {{"replicas", 1},
+            {"selector", {{"matchLabels", labels}}},
+            {"template", {{"metadata", {{"labels", labels}}}, {"spec", {{"containers", {{{"name", app}, {"args", args}}}}}}}}}}};
+}
+
+json pod_of(const json &deploy, const std::string &name, bool ready = true) {
+  json p = {{"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata",
+             {{"name", name},
+              {"namespace", deploy["metadata"]["namespace"]},
+              {"labels", deploy["spec"]["selector"]["matchLabels"]},
+              {"ownerReferences",
+               {{{"kind", "ReplicaSet"}, {"name", deploy["metadata"]["name"].get<std::string>() + "-5d9f"}, {"uid", "rs"}}}}}},
+            {"spec", deploy["spec"]["template"]["spec"]},
+            {"status",
+             {{"phase", "Running"},
+              {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}}}}}};
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("spell_like keeps the existing spelling, trailing dot included") {
+  std::vector<std::string> existing = {"s-0.s.ns.svc.cluster.local.:8400"};
+  auto out = spell_like(existing, "s-", {0, 1, 10}, "unused-{i}", "8400");
+  CHECK(out == std::vector<std::string>{"s-0.s.ns.svc.cluster.local.:8400", "s-1.s.ns.svc.cluster.local.:8400",
+                                        "s-10.s.ns.svc.cluster.local.:8400"});
+}
+
+TEST_CASE("spell_like falls back to the layout default without a usable entry") {
+  auto out = spell_like({"other:8400", "s-x.s:8400"}, "s-", {0, 2}, "s-{i}.s.ns", "8401");
+  CHECK(out == std::vector<std::string>{"s-0.s.ns:8401", "s-2.s.ns:8401"});
+}
+
+TEST_CASE("spell_like does not mistake s-1x for an ordinal prefix of another workload") {
+  // "s-10.s" begins with "s-1": the digits are read whole, so the rest is ".s".
+  auto out = spell_like({"s-10.s:8400"}, "s-", {1}, "d-{i}", "8400");
+  CHECK(out == std::vector<std::string>{"s-1.s:8400"});
+}
+
+TEST_CASE("parse_ordinals_text") {
+  CHECK(parse_ordinals_text("0, 3,5") == std::vector<int>{0, 3, 5});
+  CHECK(parse_ordinals_text("") == std::vector<int>{});
+  CHECK_THROWS_WITH_AS(parse_ordinals_text("1,x"), "ordinal list \"1,x\": \"x\" is not a non-negative integer",
+                       ParseError);
+  CHECK_THROWS_AS(parse_ordinals_text("-1"), ParseError);
+}
+
+TEST_CASE("helm layout: expected list follows declared replicas, not existing pods") {
+  Inventory inv;
+  inv.statefulsets.push_back(helm_sts("mon", 3));
+  inv.deployments.push_back(helm_consumer("mon", "vminsert", 2, 8400));
+  inv.deployments.push_back(helm_consumer("mon", "vmselect", 3, 8401));
+  inv.pods.push_back(pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-abcde"));
+  inv.pods.push_back(pod_of(inv.deployments[1], "vm-victoria-metrics-cluster-vmselect-5d9f-fghij"));
+  Scope scope;
+  scope.namespace_ = "mon";
+  auto specs = discover_clusters(inv, scope);
+  REQUIRE(specs.size() == 1);
+  CHECK(specs[0].layout == model::Layout::Helm);
+  CHECK(specs[0].name == "vm");
+  REQUIRE(specs[0].consumers.size() == 2);
+  const auto &ins = specs[0].consumers[0].role == model::Role::Insert ? specs[0].consumers[0] : specs[0].consumers[1];
+  CHECK(ins.expected == std::vector<std::string>{helm_node("mon", 0, 8400), helm_node("mon", 1, 8400),
+                                                 helm_node("mon", 2, 8400)});
+  CHECK(ins.pods.size() == 1);
+
+  auto report = compute_report(inv, scope);
+  REQUIRE(report.clusters.size() == 1);
+  const auto &c = report.clusters[0];
+  CHECK(c.status == model::ClusterStatus::Drift);
+  const auto &cins = c.consumers[0].role == model::Role::Insert ? c.consumers[0] : c.consumers[1];
+  CHECK(cins.source_drift);
+  CHECK(cins.source_missing == std::vector<std::string>{helm_node("mon", 2, 8400)});
+  REQUIRE(cins.pods.size() == 1);
+  CHECK(cins.pods[0].status == model::PodStatus::Stale);
+  CHECK(cins.pods[0].missing == std::vector<std::string>{helm_node("mon", 2, 8400)});
+  const auto &csel = c.consumers[0].role == model::Role::Select ? c.consumers[0] : c.consumers[1];
+  CHECK_FALSE(csel.source_drift);
+  CHECK(csel.pods[0].status == model::PodStatus::InSync);
+}
+
+TEST_CASE("generic layout: ConfigMap-fed list, pod started before the ConfigMap changed is Stale") {
+  Inventory inv;
+  json labels = {{"app", "vminsert"}};
+  inv.statefulsets.push_back({{"kind", "StatefulSet"},
+                              {"metadata", {{"name", "vmstorage"}, {"namespace", "ns"}, {"uid", "s"}}},
+                              {"spec", {{"replicas", 3}, {"serviceName", "vmstorage"}}}});
+  json container = {{"name", "vminsert"},
+                    {"args", {"-storageNode=$(VM_STORAGE_URLS)"}},
+                    {"envFrom", {{{"configMapRef", {{"name", "vm-storage"}}}}}}};
+  inv.deployments.push_back({{"kind", "Deployment"},
+                             {"metadata",
+                              {{"name", "vminsert"},
+                               {"namespace", "ns"},
+                               {"uid", "d"},
+                               {"annotations", {{"vmsync.io/storage-workload", "statefulset/vmstorage"}}}}},
+                             {"spec",
+                              {{"selector", {{"matchLabels", labels}}},
+                               {"template", {{"spec", {{"containers", {container}}}}}}}}});
+  inv.configmaps.push_back(
+      {{"kind", "ConfigMap"},
+       {"metadata",
+        {{"name", "vm-storage"},
+         {"namespace", "ns"},
+         {"managedFields",
+          {{{"manager", "kubectl"},
+            {"time", "2026-11-26T10:00:00Z"},
+            {"fieldsV1", {{"f:data", {{"f:VM_STORAGE_URLS", json::object()}}}}}}}}}},
+       {"data",
+        {{"VM_STORAGE_URLS", "vmstorage-0.vmstorage.ns:8400,vmstorage-1.vmstorage.ns:8400,vmstorage-2.vmstorage.ns:8400"}}}});
+  auto mkpod = [&](const std::string &name, const std::string &started) {
+    json p = {{"metadata",
+               {{"name", name},
+                {"namespace", "ns"},
+                {"labels", labels},
+                {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", "vminsert-abc"}, {"uid", "rs"}}}}}},
+              {"spec", {{"containers", {container}}}},
+              {"status",
+               {{"phase", "Running"},
+                {"conditions", {{{"type", "Ready"}, {"status", "True"}}}},
+                {"containerStatuses", {{{"name", "vminsert"}, {"state", {{"running", {{"startedAt", started}}}}}}}}}}};
+    return p;
+  };
+  inv.pods.push_back(mkpod("vminsert-abc-old", "2026-11-26T09:00:00Z"));
+  inv.pods.push_back(mkpod("vminsert-abc-new", "2026-11-26T11:00:00Z"));
+  inv.pods.push_back(mkpod("vminsert-abc-same", "2026-11-26T10:00:00Z"));
+  Scope scope;
+  scope.namespace_ = "ns";
+  auto report = compute_report(inv, scope);
+  REQUIRE(report.clusters.size() == 1);
+  const auto &c = report.clusters[0];
+  CHECK(c.layout == model::Layout::Generic);
+  REQUIRE(c.consumers.size() == 1);
+  const auto &cons = c.consumers[0];
+  CHECK(cons.role == model::Role::Insert);
+  CHECK(cons.source.kind == model::ListSource::Kind::ConfigMap);
+  CHECK(cons.source.object.name == "vm-storage");
+  CHECK(cons.source.key == "VM_STORAGE_URLS");
+  CHECK_FALSE(cons.source_drift);
+  REQUIRE(cons.pods.size() == 3);
+  CHECK(cons.pods[0].name == "vminsert-abc-new");
+  CHECK(cons.pods[0].status == model::PodStatus::InSync);
+  CHECK(cons.pods[1].name == "vminsert-abc-old");
+  CHECK(cons.pods[1].status == model::PodStatus::Stale);
+  CHECK_FALSE(cons.pods[1].running.has_value());
+  REQUIRE(cons.pods[1].evidence.size() == 1);
+  CHECK(cons.pods[1].evidence[0] ==
+        "container vminsert started 2026-11-26T09:00:00Z, before configmap vm-storage key VM_STORAGE_URLS changed at "
+        "2026-11-26T10:00:00Z: it runs with the earlier value");
+  CHECK(cons.pods[2].status == model::PodStatus::Unknown);
+  CHECK(c.status == model::ClusterStatus::Drift);
+}
+
+TEST_CASE("offline manifests: helm template output with a scaled StatefulSet fails") {
+  auto inv = read_manifests({VMSYNC_TEST_DATA "/manifests/helm-scaled.yaml"}, "mon");
+  CHECK(inv.offline);
+  Scope scope;
+  scope.namespace_ = "mon";
+  auto report = compute_report(inv, scope);
+  REQUIRE(report.clusters.size() == 1);
+  CHECK(report.clusters[0].status == model::ClusterStatus::Drift);
+  for (const auto &cons : report.clusters[0].consumers) {
+    CHECK(cons.source_drift);
+    CHECK(cons.pods.empty());
+  }
+}
+
+TEST_CASE("offline manifests: unreadable YAML names the file and line") {
+  CHECK_THROWS_WITH_AS(read_manifests({VMSYNC_TEST_DATA "/manifests/broken.yaml"}, "x"),
+                       doctest::Contains("broken.yaml: line 4, column 1: end of sequence flow not found"), ParseError);
+}
