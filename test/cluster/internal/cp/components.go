@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	genericapiserver "k8s.io/apiserver/pkg/server"
 	"go.etcd.io/etcd/server/v3/embed"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
@@ -108,7 +108,7 @@ func apiserverFlags(p *PKI, etcdURL string, port int, dataDir string) []string {
 // runAPIServer configures kube-apiserver from flags exactly as its command
 // would, and runs it until ctx ends. It returns once the server is built; errors
 // from running are sent to errCh.
-func runAPIServer(ctx context.Context, flags []string, pp *podProxy, errCh chan<- error) error {
+func runAPIServer(ctx context.Context, flags []string, listener net.Listener, pp *podProxy, errCh chan<- error) error {
 	s := apiserveroptions.NewServerRunOptions()
 	fs := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
 	for _, f := range s.Flags().FlagSets {
@@ -116,6 +116,11 @@ func runAPIServer(ctx context.Context, flags []string, pp *podProxy, errCh chan<
 	}
 	if err := fs.Parse(flags); err != nil {
 		return fmt.Errorf("kube-apiserver flags: %w", err)
+	}
+	if listener != nil {
+		// Bound early by Serve, so two control planes cannot race for a port.
+		s.SecureServing.Listener = listener
+		s.SecureServing.BindPort = listener.Addr().(*net.TCPAddr).Port
 	}
 	if err := s.GenericServerRunOptions.ComponentGlobalsRegistry.Set(); err != nil {
 		return err

@@ -85,15 +85,6 @@ func ParseCRDSets(v string) ([]string, error) {
 	return out, nil
 }
 
-func portBusy(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return true
-	}
-	l.Close()
-	return false
-}
-
 // Serve runs the control plane until SIGTERM/SIGINT.
 func Serve(o Options) error {
 	if o.NodeName == "" {
@@ -110,21 +101,22 @@ func Serve(o Options) error {
 	if err := os.WriteFile(filepath.Join(dir, ".kcp"), []byte("kcp control plane directory; removed by test/cluster/down\n"), 0o644); err != nil {
 		return err
 	}
-	// Port.
+	// Port: bind it now and keep the listener for kube-apiserver.
 	port := o.Port
 	if port == 0 {
 		port = 6443
 	}
-	if portBusy(port) {
+	listener, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
 		if o.PortSet {
-			return fmt.Errorf("port %d on 127.0.0.1 is already in use; pick another with --port or omit --port to use a free one", port)
+			return fmt.Errorf("port %d on 127.0.0.1 is already in use (%v); pick another with --port or omit --port to use a free one", port, err)
 		}
-		p, err := freePort()
+		listener, err = net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		logf("port %d on 127.0.0.1 is in use; using free port %d instead", port, p)
-		port = p
+		logf("port %d on 127.0.0.1 is in use; using free port %d instead", port, listener.Addr().(*net.TCPAddr).Port)
+		port = listener.Addr().(*net.TCPAddr).Port
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -153,7 +145,7 @@ func Serve(o Options) error {
 
 	errCh := make(chan error, 4)
 	pp := &podProxy{}
-	if err := runAPIServer(ctx, apiserverFlags(pki, etcdURL, port, dataDir), pp, errCh); err != nil {
+	if err := runAPIServer(ctx, apiserverFlags(pki, etcdURL, port, dataDir), listener, pp, errCh); err != nil {
 		return err
 	}
 	server := fmt.Sprintf("https://127.0.0.1:%d", port)
