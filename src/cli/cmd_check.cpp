@@ -5,11 +5,16 @@
 #include "vmsync/check/check.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
+#include "vmsync/report/junit.hpp"
+#include "vmsync/report/prometheus.hpp"
+#include "vmsync/report/push.hpp"
 #include "vmsync/report/render.hpp"
+#include "vmsync/report/sarif.hpp"
 #include "vmsync/util/duration.hpp"
 
 #include <fmt/format.h>
 #include <iostream>
+#include <sstream>
 
 namespace vmsync::cli {
 
@@ -27,6 +32,7 @@ struct CheckOptions {
   std::vector<std::string> files;
   std::vector<std::string> relations;
   std::string timeout = "2m";
+  std::string pushgateway;
 };
 
 // "consumer=deployment/vminsert,storage=statefulset/vmstorage,role=vminsert,port=8400,service=svc,exclude=1;3"
@@ -72,9 +78,31 @@ report::Format parse_format(const std::string &o, bool &wide) {
   throw UsageError(fmt::format("-o {}: unknown output format (table, wide, json, yaml)", o));
 }
 
+// Formats for machines that render() does not know: CI results and metrics.
+enum class CiFormat { None, Junit, Prometheus, Sarif };
+
+CiFormat ci_format(const std::string &o) {
+  if (o == "junit") return CiFormat::Junit;
+  if (o == "prometheus") return CiFormat::Prometheus;
+  if (o == "sarif") return CiFormat::Sarif;
+  return CiFormat::None;
+}
+
+std::string metrics_text(const model::DriftReport &r, bool completed) {
+  report::MetricsOptions mo;
+  mo.timestamp = std::chrono::system_clock::now();
+  mo.completed = completed;
+  std::ostringstream text;
+  report::render_prometheus(r, mo, text);
+  return text.str();
+}
+
 int run_check(const GlobalOptions &g, const CheckOptions &o) {
+  const CiFormat ci = ci_format(o.output);
   report::RenderOptions ro;
-  ro.format = parse_format(o.output, ro.wide);
+  if (ci == CiFormat::None) ro.format = parse_format(o.output, ro.wide);
+  std::optional<report::PushTarget> push;
+  if (!o.pushgateway.empty()) push = report::parse_push_url(o.pushgateway);
   ro.summary = o.summary;
   ro.no_headers = o.no_headers;
   ro.color = use_color(g.color);
@@ -116,9 +144,26 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
     }
   }
 
-  // Step 4: render.
-  if (!o.quiet) report::render(report, ro, std::cout);
+  // Step 4: render (and push the metrics).
+  if (!o.quiet) {
+    switch (ci) {
+    case CiFormat::Junit: report::render_junit(report, std::cout); break;
+    case CiFormat::Prometheus: std::cout << metrics_text(report, true); break;
+    case CiFormat::Sarif: report::render_sarif(report, std::cout); break;
+    case CiFormat::None: report::render(report, ro, std::cout); break;
+    }
+  }
   std::cout.flush();
+  if (push) {
+    report::push_metrics(*push, metrics_text(report, true));
+    if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", push->display));
+  }
+
+  // Errors also go to stderr, one line each, so they are seen whatever the output format.
+  for (const auto &c : report.clusters)
+    for (const auto &e : c.errors)
+      log_stderr(c.name.empty() ? fmt::format("vmsync: error: {}", e)
+                                : fmt::format("vmsync: error: {}/{}: {}", c.namespace_, c.name, e));
 
   // Step 5: exit by the worst finding.
   const auto &s = report.summary;
@@ -126,6 +171,25 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   if (o.exit_zero) return to_int(ExitCode::Ok);
   if (s.drifted > 0 || s.unknown > 0) return to_int(ExitCode::Drift);
   return to_int(ExitCode::Ok);
+}
+
+// A check that fails is a metric too: monitoring must see vmsync_check_success 0, not silence.
+int run_check_reporting_failure(const GlobalOptions &g, const CheckOptions &o) {
+  try {
+    return run_check(g, o);
+  } catch (const UsageError &) {
+    throw;
+  } catch (const Error &) {
+    if (ci_format(o.output) == CiFormat::Prometheus && !o.quiet) std::cout << metrics_text({}, false) << std::flush;
+    if (!o.pushgateway.empty()) {
+      try {
+        report::push_metrics(report::parse_push_url(o.pushgateway), metrics_text({}, false));
+      } catch (const Error &e) {
+        log_stderr(fmt::format("vmsync: warning: {}", e.what()));
+      }
+    }
+    throw;
+  }
 }
 
 } // namespace
@@ -138,8 +202,9 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Check clusters in every namespace (ignores -n)");
   cmd->add_option("-l,--selector", opts->selector,
                   "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
-  cmd->add_option("-o,--output", opts->output, "Output format: table, wide, json or yaml")
-      ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
+  cmd->add_option("-o,--output", opts->output,
+                  "Output format: table, wide, json, yaml, junit (CI test results), prometheus (metrics) or sarif")
+      ->check(CLI::IsMember({"table", "wide", "json", "yaml", "junit", "prometheus", "sarif"}));
   cmd->add_flag("--summary", opts->summary, "One row per consumer workload instead of one per pod");
   cmd->add_flag("--no-headers", opts->no_headers, "Print tables without their header lines");
   cmd->add_flag("-q,--quiet", opts->quiet, "Print nothing; report only by exit status");
@@ -149,9 +214,12 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("--relation", opts->relations,
                   "A one-off generic relation: consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]"
                   "[,port=N][,service=NAME][,exclude=1;3] (repeatable)");
+  cmd->add_option("--pushgateway", opts->pushgateway,
+                  "Also push the metrics of -o prometheus to this Prometheus Pushgateway, e.g. http://pushgateway:9091 "
+                  "(group job=vmsync unless the URL has a /metrics/job/... path)");
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();
-  cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check(g, *opts); }; });
+  cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });
 }
 
 } // namespace vmsync::cli

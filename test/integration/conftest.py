@@ -70,6 +70,19 @@ class ControlPlane:
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
 
+    def wait_ready(self, ns, selector, count, timeout=90):
+        """Waits until `count` pods matching `selector` exist, none terminating, all Ready."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            pods = self.get("-n", ns, "pods", "-l", selector)["items"]
+            live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            ready = [p for p in live if any(c["type"] == "Ready" and c["status"] == "True"
+                                            for c in p.get("status", {}).get("conditions", []))]
+            if len(live) == count and len(ready) == count:
+                return live
+            time.sleep(0.5)
+        raise AssertionError(f"pods {selector} in {ns} not Ready in {timeout}s")
+
     def new_namespace(self, prefix="t"):
         ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
         self.kubectl("create", "namespace", ns)

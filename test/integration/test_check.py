@@ -1,0 +1,308 @@
+"""vmsync check against the real local control plane, for every layout, with exact JSON assertions."""
+import json
+import os
+import textwrap
+
+import pytest
+
+from conftest import run_vmsync
+
+ROLES = ("vminsert", "vmselect")
+PORT = {"vminsert": 8400, "vmselect": 8401}
+
+
+def expected_nodes(layout, ns, n, role, exclude=()):
+    port = PORT[role]
+    idx = [i for i in range(n) if i not in exclude]
+    if layout == "helm":
+        s = "vm-victoria-metrics-cluster-vmstorage"
+        return [f"{s}-{i}.{s}.{ns}.svc.cluster.local.:{port}" for i in idx]
+    if layout == "operator":
+        return [f"vmstorage-vm-{i}.vmstorage-vm.{ns}:{port}" for i in idx]
+    if layout == "generic":
+        return [f"vm-vmstorage-{i}.vm-vmstorage.{ns}.svc:{port}" for i in idx]
+    if layout.startswith("kubeblocks"):
+        return sorted(f"vm-vmstorage-{i}:{port}" for i in idx)
+    raise ValueError(layout)
+
+
+def check_json(cp, ns, *extra):
+    r = cp.vmsync("check", "-n", ns, "-o", "json", *extra)
+    assert r.rc in (0, 1), r
+    return r, r.json()
+
+
+def consumers_by_role(cluster):
+    return {c["role"]: c for c in cluster["consumers"]}
+
+
+LAYOUTS = ["helm", "operator", "generic", "kubeblocks-1.0", "kubeblocks-0.9"]
+
+REPORT_LAYOUT = {"helm": "helm", "operator": "operator", "generic": "generic",
+                 "kubeblocks-1.0": "kubeblocks", "kubeblocks-0.9": "kubeblocks"}
+STORAGE = {"helm": ("StatefulSet", "vm-victoria-metrics-cluster-vmstorage"),
+           "operator": ("StatefulSet", "vmstorage-vm"),
+           "generic": ("StatefulSet", "vm-vmstorage"),
+           "kubeblocks-1.0": ("InstanceSet", "vm-vmstorage"),
+           "kubeblocks-0.9": ("InstanceSet", "vm-vmstorage")}
+CLUSTER_NAME = {"helm": "vm", "operator": "vm", "generic": "vm-vmstorage",
+                "kubeblocks-1.0": "vm", "kubeblocks-0.9": "vm"}
+
+
+@pytest.fixture
+def plane_for(request):
+    def get(layout):
+        return request.getfixturevalue("cp09" if layout == "kubeblocks-0.9" else "cp")
+    return get
+
+
+def assert_cluster_in_sync(cluster, layout, ns, n):
+    assert cluster["status"] == "InSync", json.dumps(cluster, indent=1)
+    assert cluster["layout"] == REPORT_LAYOUT[layout]
+    assert cluster["name"] == CLUSTER_NAME[layout]
+    kind, name = STORAGE[layout]
+    assert cluster["storage"] == {"kind": kind, "name": name, "declaredReplicas": n, "existingPods": n,
+                                  "readyReplicas": n, "nodes": [f"{name}-{i}" for i in range(n)]}
+    cons = consumers_by_role(cluster)
+    assert sorted(cons) == ["vminsert", "vmselect"]
+    for role, c in cons.items():
+        assert c["expected"] == expected_nodes(layout, ns, n, role)
+        assert c["sourceDrift"] == {"drift": False, "missing": [], "unexpected": []}
+        assert len(c["pods"]) == 2
+        for p in c["pods"]:
+            assert p["status"] == "InSync", p
+            assert sorted(p["running"]) == sorted(expected_nodes(layout, ns, n, role))
+            assert p["missing"] == [] and p["unexpected"] == []
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_layout_in_sync_then_scale_up_then_down(plane_for, layout):
+    cp = plane_for(layout)
+    ns = cp.new_namespace("chk")
+    cp.deploy(layout, ns, "vm", storage=3)
+
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    assert rep["apiVersion"] == "vmsync.io/v1" and rep["kind"] == "DriftReport"
+    assert len(rep["clusters"]) == 1
+    assert_cluster_in_sync(rep["clusters"][0], layout, ns, 3)
+
+    # Scale up behind the consumers' backs.
+    cp.drift(layout, ns, "vm", 5, extra=("--update-configmap",) if layout == "generic" else ())
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1, r
+    cl = rep["clusters"][0]
+    assert cl["status"] == "Drift"
+    assert cl["storage"]["declaredReplicas"] == 5 and cl["storage"]["readyReplicas"] == 5
+    cons = consumers_by_role(cl)
+    for role in ROLES:
+        c = cons[role]
+        assert c["expected"] == expected_nodes(layout, ns, 5, role)
+        new_nodes = [e for e in expected_nodes(layout, ns, 5, role) if e not in expected_nodes(layout, ns, 3, role)]
+        # Where the list comes from decides whether the source is wrong or only the pods are behind.
+        source_wrong = layout == "helm" or (layout == "operator" and role == "vminsert")
+        assert c["sourceDrift"] == {"drift": source_wrong, "missing": new_nodes if source_wrong else [],
+                                    "unexpected": []}, c["sourceDrift"]
+        for p in c["pods"]:
+            assert p["status"] == "Stale", p
+            if p["running"] is None:
+                # ConfigMap-fed: the pod started before the ConfigMap changed; say so.
+                assert any("before configmap" in e for e in p["evidence"]), p
+            else:
+                assert p["missing"] == new_nodes and p["unexpected"] == []
+
+    # Scale down below the original size: the stale pods now also hold removed nodes.
+    cp.drift(layout, ns, "vm", 2, extra=("--update-configmap",) if layout == "generic" else ())
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1, r
+    cons = consumers_by_role(rep["clusters"][0])
+    for role in ROLES:
+        c = cons[role]
+        assert c["expected"] == expected_nodes(layout, ns, 2, role)
+        for p in c["pods"]:
+            assert p["status"] == "Stale"
+            if p["running"] is not None:
+                assert p["missing"] == []
+                assert p["unexpected"] == [e for e in expected_nodes(layout, ns, 3, role)
+                                           if e not in expected_nodes(layout, ns, 2, role)]
+
+
+def test_configmap_updated_after_pods_started_is_stale_with_evidence(cp):
+    ns = cp.new_namespace("cm")
+    cp.deploy("generic", ns, "vm", storage=3)
+    cp.drift("generic", ns, "vm", 4, extra=("--update-configmap",))
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1
+    c = consumers_by_role(rep["clusters"][0])["vminsert"]
+    assert c["source"]["kind"] == "configMap"
+    assert c["source"]["object"] == {"kind": "ConfigMap", "name": "vm-vminsert-config"}
+    assert c["source"]["key"] == "VM_STORAGE_URLS"
+    assert c["sourceDrift"]["drift"] is False
+    for p in c["pods"]:
+        assert p["status"] == "Stale" and p["running"] is None
+        assert len(p["evidence"]) == 1
+        assert "before configmap vm-vminsert-config key VM_STORAGE_URLS changed at" in p["evidence"][0]
+    # What the pods really run with (the kubelet stand-in's /metrics) confirms: still 3 nodes.
+    for p in c["pods"]:
+        assert cp.flags(ns, p["name"]).count(",") == 2
+    # A pod restarted after the change gets the new value and is in sync.
+    cp.kubectl("-n", ns, "delete", "pod", c["pods"][0]["name"], "--wait=true")
+    cp.kubectl("-n", ns, "rollout", "status", "deployment/vm-vminsert", "--timeout=60s")
+    r, rep = check_json(cp, ns)
+    pods = consumers_by_role(rep["clusters"][0])["vminsert"]["pods"]
+    statuses = sorted(p["status"] for p in pods)
+    assert statuses == ["InSync", "Stale"], pods
+
+
+GENERIC_STS_CONSUMER = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: sel
+  annotations:
+    vmsync.io/storage-workload: statefulset/vm-vmstorage
+spec:
+  serviceName: sel
+  replicas: 2
+  updateStrategy: {type: OnDelete}
+  selector: {matchLabels: {app: sel}}
+  template:
+    metadata: {labels: {app: sel}}
+    spec:
+      containers:
+      - name: vmselect
+        image: victoriametrics/vmselect:v1.110.0-cluster
+        args: [%s]
+"""
+
+
+def test_mixed_spellings_within_one_role(cp):
+    ns = cp.new_namespace("mix")
+    cp.deploy("generic", ns, "vm", storage=2)
+    short = '"-storageNode=vm-vmstorage-0.vm-vmstorage:8401,vm-vmstorage-1.vm-vmstorage:8401"'
+    cp.kubectl("-n", ns, "apply", "-f", "-", input=GENERIC_STS_CONSUMER % short)
+    cp.wait_ready(ns, "app=sel", 2)
+    fqdn = ('"-storageNode=vm-vmstorage-0.vm-vmstorage.%s.svc.cluster.local:8401,'
+            'vm-vmstorage-1.vm-vmstorage.%s.svc.cluster.local:8401"' % (ns, ns))
+    cp.kubectl("-n", ns, "apply", "-f", "-", input=GENERIC_STS_CONSUMER % fqdn)
+    cp.kubectl("-n", ns, "delete", "pod", "sel-0", "--wait=true")
+    cp.wait_ready(ns, "app=sel", 2)
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1, r
+    sel = [c for c in rep["clusters"][0]["consumers"] if c["workload"]["name"] == "sel"][0]
+    assert sel["role"] == "vmselect"  # guessed from the :8401 port
+    assert [p["status"] for p in sel["pods"]] == ["InSync", "InSync"]
+    assert sel["mixedSpellings"] != []
+    assert rep["clusters"][0]["status"] == "Drift"
+
+
+def test_discovery_mode_is_never_drift(cp):
+    ns = cp.new_namespace("disc")
+    cp.deploy("generic", ns, "vm", storage=2)
+    cp.kubectl("-n", ns, "apply", "-f", "-",
+               input=GENERIC_STS_CONSUMER.replace("vmsync.io/storage-workload", "vmsync.io/role: vmselect\n    vmsync.io/storage-workload")
+               % f'"-storageNode=srv+_vmselect._tcp.vm-vmstorage.{ns}.svc"')
+    cp.wait_ready(ns, "app=sel", 2)
+    cp.drift("generic", ns, "vm", 3, extra=("--update-configmap",))
+    r, rep = check_json(cp, ns)
+    sel = [c for c in rep["clusters"][0]["consumers"] if c["workload"]["name"] == "sel"][0]
+    assert [p["status"] for p in sel["pods"]] == ["Discovery", "Discovery"]
+    assert all(p["missing"] == [] and p["unexpected"] == [] for p in sel["pods"])
+
+
+def test_operator_maintenance_exclusions_are_intentional(cp):
+    ns = cp.new_namespace("mnt")
+    cp.deploy("operator", ns, "vm", storage=3)
+    # As the operator does for maintenanceInsertNodeIDs: the VMCluster names the ordinal and vminsert's arg drops it.
+    cp.kubectl("-n", ns, "patch", "vmcluster", "vm", "--type=merge",
+               "-p", '{"spec":{"vmstorage":{"maintenanceInsertNodeIDs":[1]}}}')
+    dep = cp.get("-n", ns, "deployment", "vminsert-vm")
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    i = [k for k, a in enumerate(args) if a.startswith("-storageNode=")][0]
+    args[i] = "-storageNode=" + ",".join(expected_nodes("operator", ns, 3, "vminsert", exclude=(1,)))
+    cp.kubectl("-n", ns, "patch", "deployment", "vminsert-vm", "--type=json",
+               "-p", json.dumps([{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": args}]))
+    cp.kubectl("-n", ns, "rollout", "status", "deployment/vminsert-vm", "--timeout=90s")
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    ins = consumers_by_role(rep["clusters"][0])["vminsert"]
+    assert ins["expected"] == expected_nodes("operator", ns, 3, "vminsert", exclude=(1,))
+    assert all(p["status"] == "InSync" for p in ins["pods"])
+
+
+def test_all_namespaces_several_clusters(cp):
+    a = cp.new_namespace("multi-a")
+    b = cp.new_namespace("multi-b")
+    cp.deploy("helm", a, "vm", storage=2)
+    cp.deploy("generic", b, "vm", storage=2)
+    cp.drift("helm", a, "vm", 3)
+    r = cp.vmsync("check", "-A", "-o", "json")
+    # Other tests share this control plane; their clusters may drift or fail, ours decide nothing else.
+    assert r.rc in (1, 2), r
+    mine = {(c["namespace"], c["name"]): c for c in r.json()["clusters"] if c["namespace"] in (a, b)}
+    assert sorted(mine) == [(a, "vm"), (b, "vm-vmstorage")]
+    assert mine[(a, "vm")]["status"] == "Drift"
+    assert mine[(b, "vm-vmstorage")]["status"] == "InSync"
+    # Naming one cluster checks only that one.
+    r = cp.vmsync("check", "-n", b, "vm-vmstorage", "-o", "json")
+    assert r.rc == 0, r
+    assert [c["name"] for c in r.json()["clusters"]] == ["vm-vmstorage"]
+    # A name that does not exist is an error, not "in sync".
+    r = cp.vmsync("check", "-n", b, "nope")
+    assert r.rc == 2 and 'no VictoriaMetrics cluster "nope"' in r.err, r
+
+
+def test_table_output_and_quiet(cp):
+    ns = cp.new_namespace("tbl")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    r = cp.vmsync("check", "-n", ns)
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0].split()[:3] == [f"{ns}/vm", "helm", "InSync"]
+    assert lines[1].split() == ["ROLE", "POD", "STATUS", "MISSING", "UNEXPECTED"]
+    assert lines[-1] == "1 cluster: 1 in sync, 0 drifted; 0 of 2 pods stale"
+    r = cp.vmsync("check", "-n", ns, "-q")
+    assert r.rc == 0 and r.out == ""
+
+
+def test_rbac_restricted_user_gets_exit_2_naming_the_permission(cp):
+    ns = cp.new_namespace("rbac")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    cp.kubectl("-n", ns, "create", "serviceaccount", "viewer")
+    # May list pods and statefulsets, but not deployments.
+    cp.kubectl("-n", ns, "create", "role", "viewer", "--verb=list,get", "--resource=pods,statefulsets,configmaps")
+    cp.kubectl("-n", ns, "create", "rolebinding", "viewer", "--role=viewer", f"--serviceaccount={ns}:viewer")
+    token = cp.kubectl("-n", ns, "create", "token", "viewer").strip()
+    kc = os.path.join(cp.dir, f"kubeconfig-viewer-{ns}")
+    srv = json.loads(open(os.path.join(cp.dir, "ready")).read())["server"]
+    with open(kc, "w") as f:
+        f.write(textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Config
+            clusters: [{{name: kcp, cluster: {{server: "{srv}", certificate-authority: "{cp.ca}"}}}}]
+            users: [{{name: viewer, user: {{token: "{token}"}}}}]
+            contexts: [{{name: viewer, context: {{cluster: kcp, user: viewer, namespace: {ns}}}}}]
+            current-context: viewer
+            """))
+    r = run_vmsync("check", kubeconfig=kc)
+    assert r.rc == 2, r
+    assert "deployments" in r.err and "forbidden" in r.err.lower(), r
+    assert token not in r.err and token not in r.out
+
+
+def test_offline_manifests(cp, tmp_path):
+    ns = cp.new_namespace("off")
+    cp.deploy("helm", ns, "vm", storage=3)
+    manifests = cp.kubectl("-n", ns, "get", "statefulsets,deployments", "-o", "yaml")
+    f = tmp_path / "rendered.yaml"
+    f.write_text(manifests)
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 0, r
+    cl = r.json()["clusters"][0]
+    assert cl["status"] == "InSync" and cl["namespace"] == ns
+    assert all(c["pods"] == [] for c in cl["consumers"])
+    # The pull request that raises vmstorage replicas without re-rendering the consumers fails the gate.
+    f.write_text(manifests.replace("replicas: 3", "replicas: 4", 1))
+    r = run_vmsync("check", "-f", "-", input=f.read_text())
+    assert r.rc == 1, r
+    assert "missing" in r.out
