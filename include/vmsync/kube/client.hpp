@@ -67,9 +67,7 @@ struct ClientOptions {
   std::chrono::milliseconds max_backoff{30000}; // cap for Retry-After and exponential backoff
   std::optional<std::chrono::steady_clock::time_point> deadline; // overall --timeout
   int verbosity = 0;                            // >=6 logs each request (redacted), >=8 also headers
-  // Where -v lines go (the CLI sends them to stderr). Warnings ("warning: ...", e.g. TLS verification turned
-  // off) go here at any verbosity.
-  std::function<void(const std::string &)> log;
+  std::function<void(const std::string &)> log; // where -v lines go (the CLI sends them to stderr)
 
   int max_transport_retries = 2; // connect failures (any request), broken connections (GET only)
   int max_list_restarts = 3;     // a list whose continue token expired (410 Gone) starts over at most this often

@@ -287,16 +287,10 @@ struct Client::Impl {
     if (!options.sleep) options.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
     if (!options.random)
       options.random = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); };
+    // insecure-skip-tls-verify is warned about by the CLI (session.cpp), where the config is loaded.
     if (config.exec && !uses_static_credentials()) exec.emplace(config, options.log, options.verbosity);
-    if (config.insecure_skip_tls_verify)
-      warn(fmt::format("TLS verification of {} is turned off (insecure-skip-tls-verify): anyone on the network "
-                       "path can read and change this traffic",
-                       config.server));
   }
 
-  void warn(const std::string &line) const {
-    if (options.log) options.log("warning: " + line);
-  }
   void log(int level, const std::string &line) const {
     if (options.verbosity >= level && options.log) options.log(line);
   }

@@ -22,8 +22,10 @@ const std::vector<Rule> &rules() {
        "-----BEGIN $1PRIVATE KEY-----<redacted>-----END $1PRIVATE KEY-----"},
       // JSON Web Tokens: service-account tokens, OIDC id tokens.
       {regex(R"(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"), "<redacted>"},
-      // Authorization schemes: the credential after "Bearer"/"Basic" (a word with a digit or symbol, so that
-      // prose such as "basic authentication" stays).
+      // Authorization headers as printed: everything after the scheme.
+      {regex(R"(\b((?:proxy-)?authorization:\s*)([A-Za-z]+)\s+(?!<redacted>)[^\s"',;]+)", icase), "$1$2 <redacted>"},
+      // Credentials after "Bearer"/"Basic" elsewhere (a word with a digit or symbol, so that prose such as
+      // "basic authentication" stays).
       {regex(R"(\b(bearer|basic)\s+(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]+)", icase), "$1 <redacted>"},
       // JSON fields that hold secrets (kubeconfig, ExecCredential status, OAuth answers).
       {regex(R"x("(token|access_token|id_token|refresh_token|password|client-key-data|clientKeyData|client_secret)"\s*:\s*"(?:[^"\\]|\\.)*")x",

@@ -28,16 +28,16 @@ inline std::string join(const std::vector<std::string> &parts, std::string_view 
   return out;
 }
 
-// Several lines as one (messages are one line each).
+// Several lines as one (messages are one line each): every run of white space becomes one space.
 inline std::string one_line(std::string_view s) {
   std::string out;
   bool space = false;
   for (char c : trim(s)) {
-    if (c == '\n' || c == '\r' || c == '\t') {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v') {
       space = true;
       continue;
     }
-    if (space && !out.empty() && out.back() != ' ') out += ' ';
+    if (space) out += ' ';
     space = false;
     out += c;
   }
