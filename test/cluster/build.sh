@@ -13,7 +13,7 @@ if [[ "${1:-}" != "--force" && -x "$BIN" ]]; then
 fi
 KV="$(awk '$1=="k8s.io/kubernetes"{print $2}' go.mod)"
 MINOR="$(echo "$KV" | cut -d. -f2)"
-LD="-X k8s.io/component-base/version.gitVersion=$KV -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR -X k8s.io/component-base/version.gitTreeState=clean"
+LD="-s -w -X k8s.io/component-base/version.gitVersion=$KV -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$MINOR -X k8s.io/component-base/version.gitTreeState=clean"
 LD="$LD -X k8s.io/client-go/pkg/version.gitVersion=$KV -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$MINOR"
 mkdir -p "$HERE/bin"
 echo "kcp: building bin/kcp (Kubernetes $KV) ..." >&2
