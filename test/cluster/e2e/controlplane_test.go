@@ -77,13 +77,13 @@ func TestStatefulSetReadyAndRollingUpdate(t *testing.T) {
 		}
 		before[p.Name] = p.UID
 	}
-	s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Status.ReadyReplicas != 3 {
-		t.Fatalf("readyReplicas = %d", s.Status.ReadyReplicas)
-	}
+	eventually(t, 30*time.Second, func() (bool, string) {
+		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return s.Status.ReadyReplicas == 3, fmt.Sprintf("readyReplicas = %d", s.Status.ReadyReplicas)
+	})
 	// Template change (what `kubectl rollout restart` does).
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().Format(time.RFC3339))
 	patched, err := cs.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})

@@ -78,7 +78,7 @@ func serve(args []string) error {
 	}
 	if len(sets) > 0 && *crdsDir == "" {
 		exe, _ := os.Executable()
-		*crdsDir = filepath.Join(filepath.Dir(exe), "..", "..", "..", "..", "shared", "crds")
+		*crdsDir = filepath.Join(filepath.Dir(exe), "..", "crds") // test/cluster/crds beside bin/
 	}
 	portSet := false
 	fs.Visit(func(f *flag.Flag) {
