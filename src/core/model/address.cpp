@@ -255,7 +255,7 @@ std::optional<NodeName> node_of(const Address &a, const NameContext &ctx) {
   if (!r || r->kind != Resolved::Kind::Node)
     return std::nullopt;
   NodeName n = std::move(r->node);
-  n.port = a.port.empty() ? std::string() : *canonical_port(a.port);
+  n.port = a.port.empty() ? std::string() : canonical_port(a.port).value_or(a.port);
   return n;
 }
 
