@@ -68,6 +68,7 @@ int run(int argc, char **argv) {
   Action action;
   register_version(app, action);
   register_check(app, global, action);
+  register_fix(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -29,6 +29,7 @@ int run(int argc, char **argv);
 // Subcommand registration, one per cmd_*.cpp.
 void register_version(CLI::App &app, Action &action);
 void register_check(CLI::App &app, GlobalOptions &g, Action &action);
+void register_fix(CLI::App &app, GlobalOptions &g, Action &action);
 
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);

@@ -120,6 +120,10 @@ std::vector<std::string> rewrite_args(const std::vector<std::string> &argv, cons
                                       const std::vector<std::size_t> &value_indexes, bool comma_joined,
                                       const std::vector<std::string> &entries, bool one_per_node_default);
 
+// The controller that owns `obj` and would revert an edit ("VMCluster vm", "Component vm-vminsert",
+// "KubeBlocks"); nullopt when none.
+std::optional<std::string> controller_of(const nlohmann::json &obj);
+
 // "/a/b~1c" from {"a", "b/c"} (RFC 6901 escaping).
 std::string json_pointer(std::initializer_list<std::string_view> tokens);
 

@@ -14,6 +14,7 @@
 
 #include "../check/discover.hpp"
 #include "../check/observe.hpp"
+#include "consumer_state.hpp"
 #include "vmsync/model/container_env.hpp"
 #include "vmsync/model/storage_nodes.hpp"
 
@@ -153,6 +154,16 @@ std::vector<std::string> rewrite_args(const std::vector<std::string> &argv, cons
   return out;
 }
 
+std::optional<std::string> controller_of(const json &obj) {
+  const auto &refs = at_path(obj, {"metadata", "ownerReferences"});
+  if (refs.is_array())
+    for (const auto &r : refs)
+      if (r.value("controller", false) || str_at(r, {"kind"}) == "VMCluster")
+        return fmt::format("{} {}", str_at(r, {"kind"}), str_at(r, {"name"}));
+  if (label(obj, "app.kubernetes.io/managed-by") == "kubeblocks") return std::string{"KubeBlocks"};
+  return std::nullopt;
+}
+
 namespace {
 
 // ---- reading the objects ----------------------------------------------------------------------------------------
@@ -170,17 +181,6 @@ std::string api_version_of(const std::string &kind, check::KubeBlocksVersion kb)
   if (kind == "InstanceSet")
     return kb == check::KubeBlocksVersion::V09 ? "workloads.kubeblocks.io/v1alpha1" : "workloads.kubeblocks.io/v1";
   return "v1";
-}
-
-// The controller that owns `obj` and would revert an edit, described for people; nullopt when none.
-std::optional<std::string> controller_of(const json &obj) {
-  const auto &refs = at_path(obj, {"metadata", "ownerReferences"});
-  if (refs.is_array())
-    for (const auto &r : refs)
-      if (r.value("controller", false) || str_at(r, {"kind"}) == "VMCluster")
-        return fmt::format("{} {}", str_at(r, {"kind"}), str_at(r, {"name"}));
-  if (label(obj, "app.kubernetes.io/managed-by") == "kubeblocks") return std::string{"KubeBlocks"};
-  return std::nullopt;
 }
 
 // What to change instead of an owned object, per layout.
@@ -804,6 +804,33 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
 }
 
 } // namespace
+
+ConsumerState observe_consumer(const check::Inventory &inv, const check::Scope &scope, const Target &workload) {
+  ConsumerState st;
+  for (const auto &c : check::discover_clusters(inv, scope)) {
+    if (c.namespace_ != workload.namespace_) continue;
+    for (const auto &cons : c.consumers) {
+      if (cons.kind != workload.kind || meta_name(*cons.workload) != workload.name) continue;
+      auto w = analyse(cons, c, inv);
+      st.found = true;
+      st.workload = *cons.workload;
+      st.replicas = int_at(*cons.workload, {"spec", "replicas"}, 1);
+      st.want = w.new_list;
+      st.rollout = rollout_in_progress(*cons.workload, cons.kind, w.strategy);
+      for (const auto *p : cons.pods) {
+        PodState ps;
+        ps.name = meta_name(*p);
+        ps.uid = str_at(*p, {"metadata", "uid"});
+        ps.hash = annotation(*p, kHashAnnotation);
+        ps.ready = check::pod_is_ready(*p);
+        ps.in_sync = std::find(w.restart.begin(), w.restart.end(), p) == w.restart.end() && !w.repair && !w.unreadable;
+        st.pods.push_back(std::move(ps));
+      }
+      return st;
+    }
+  }
+  return st;
+}
 
 Plan make_plan(const check::Inventory &inv, const check::Scope &scope, const FixOptions &options,
                const std::vector<json> &opsrequests) {
