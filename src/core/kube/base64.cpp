@@ -26,7 +26,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return std::nullopt;
   int tail = 0;
   if (EVP_DecodeFinal(ctx.get(), out.data() + written, &tail) < 0) return std::nullopt;
-  const auto total = static_cast<std::size_t>(written + tail);
+  const auto total = static_cast<std::size_t>(written) + static_cast<std::size_t>(tail);
   return std::string(reinterpret_cast<const char *>(out.data()), total);
 }
 

@@ -100,6 +100,7 @@ struct Kubeconfig {
 
 template <typename Map> std::string names_of(const Map &m) {
   std::vector<std::string> names;
+  names.reserve(m.size());
   for (const auto &entry : m) names.push_back(entry.first);
   return text::join(names, ", ");
 }

@@ -234,16 +234,21 @@ public:
       // Go's socks5 dialer lets the proxy resolve names; in curl that is socks5h.
       if (proxy_.rfind("socks5://", 0) == 0) proxy_ = "socks5h://" + proxy_.substr(9);
       no_proxy_ = ""; // an explicit proxy-url applies to every request, as in client-go
-    } else if (!host_header_.empty()) {
-      std::string list;
-      for (const char *name : {"no_proxy", "NO_PROXY"}) {
-        const char *v = std::getenv(name); // NOLINT(concurrency-mt-unsafe)
-        if (v != nullptr && *v != '\0') {
-          list = v;
-          break;
+    } else {
+      // curl reads the proxy variables itself; they are looked at here only to decide no_proxy for a
+      // tls-server-name (see the top of this file) and to name the proxy in connection errors.
+      const auto env = [](std::initializer_list<const char *> names) {
+        for (const char *name : names) {
+          const char *v = std::getenv(name); // NOLINT(concurrency-mt-unsafe)
+          if (v != nullptr && *v != '\0') return std::string(v);
         }
-      }
-      no_proxy_ = no_proxy_matches(server_.host, list) ? "*" : "";
+        return std::string();
+      };
+      const bool bypass = no_proxy_matches(server_.host, env({"no_proxy", "NO_PROXY"}));
+      if (!host_header_.empty()) no_proxy_ = bypass ? "*" : "";
+      if (!bypass)
+        env_proxy_ = server_.scheme == "https" ? env({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+                                               : env({"http_proxy", "all_proxy", "ALL_PROXY"});
     }
   }
 
@@ -310,6 +315,7 @@ private:
   std::string host_header_;
   std::string proxy_;
   std::optional<std::string> no_proxy_;
+  std::string env_proxy_; // the proxy curl takes from the environment, for messages
   std::string cert_pem_;
   std::string key_pem_;
   TransportStats stats_;
@@ -387,7 +393,7 @@ std::unique_ptr<CurlTransport::Transfer> CurlTransport::prepare(HttpRequest requ
     setopt(h, CURLOPT_POSTFIELDS, t->request.body.c_str(), "CURLOPT_POSTFIELDS");
   }
 
-  for (const auto &[name, value] : t->request.headers) t->headers.append(name + ": " + value);
+  for (const auto &[name, value] : t->request.headers) t->headers.append(fmt::format("{}: {}", name, value));
   if (!host_header_.empty()) t->headers.append(host_header_);
   t->headers.append("Expect:"); // no 100-continue round trip for request bodies
   setopt(h, CURLOPT_HTTPHEADER, t->headers.get(), "CURLOPT_HTTPHEADER");
@@ -401,8 +407,8 @@ std::exception_ptr CurlTransport::failure(const Transfer &t, CURLcode rc) const 
   const std::string detail = errbuf.empty() ? std::string(curl_easy_strerror(rc)) : errbuf;
   const std::string request = fmt::format("{} {}{}", to_string(t.request.method), server, t.request.path);
   const bool sent = info<curl_off_t>(h, CURLINFO_PRETRANSFER_TIME_T) > 0 || !t.response.headers.empty();
-  const auto make = [](TransferFailure f, std::string msg) {
-    return std::make_exception_ptr(TransferError(f, std::move(msg)));
+  const auto make = [](TransferFailure f, const std::string &msg) {
+    return std::make_exception_ptr(TransferError(f, msg));
   };
   switch (rc) {
   case CURLE_COULDNT_RESOLVE_HOST:
@@ -419,6 +425,7 @@ std::exception_ptr CurlTransport::failure(const Transfer &t, CURLcode rc) const 
     else if (err == ENETUNREACH) why = "network is unreachable";
     else if (err == ETIMEDOUT) why = "connection timed out";
     if (!proxy_.empty()) why += fmt::format(" (through proxy {})", redact(config_.proxy_url));
+    else if (!env_proxy_.empty()) why += fmt::format(" (through proxy {} from the environment)", redact(env_proxy_));
     return make(TransferFailure::Connect, fmt::format("cannot connect to {}: {}", server, why));
   }
   case CURLE_OPERATION_TIMEDOUT: {

@@ -189,12 +189,14 @@ std::string run_exec_plugin(const ExecConfig &exec, const EnvVars &env, bool int
   env_strings.reserve(order.size());
   for (const auto &name : order) env_strings.push_back(name + "=" + vars[name]);
   std::vector<char *> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto &s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
 
   std::vector<std::string> argv_strings{exec.command};
   argv_strings.insert(argv_strings.end(), exec.args.begin(), exec.args.end());
   std::vector<char *> argv;
+  argv.reserve(argv_strings.size() + 1);
   for (auto &s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
