@@ -323,6 +323,9 @@ struct Work {
   Target workload;
   Strategy strategy = Strategy::Rolling;
   bool unknown_order = false; // a pod's list is unknown, so whether nodes were added cannot be told from it
+  // For such pods, what their age says: a vmstorage pod created after the consumer pod means nodes were added
+  // since it started; none newer means (most likely) nodes were removed.
+  bool inferred_added = false, inferred_removed = false;
   bool unreadable = false;    // pods drift but the source's list cannot be read
   std::string not_before;     // restarts wait until a second after this (the ConfigMap's last change)
   [[nodiscard]] bool needs_action() const { return repair || unreadable || !restart.empty(); }
@@ -396,6 +399,14 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
       if (has != want || pd.running->size() != w.new_list.size()) restart = true;
     } else if (restart) {
       w.unknown_order = true;
+      const auto created = str_at(*cons.pods[i], {"metadata", "creationTimestamp"});
+      std::string newest_storage;
+      for (const auto *sp : c.storage_pods)
+        newest_storage = std::max(newest_storage, str_at(*sp, {"metadata", "creationTimestamp"}));
+      if (!created.empty() && !newest_storage.empty()) { // RFC 3339 in UTC sorts as text
+        if (newest_storage > created) w.inferred_added = true;
+        else w.inferred_removed = true;
+      }
     }
     if (restart) w.restart.push_back(cons.pods[i]);
   }
@@ -765,16 +776,24 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
   const bool added = std::any_of(works.begin(), works.end(), adds_nodes);
   const bool removed = std::any_of(works.begin(), works.end(), removes_nodes);
   const bool unknown = std::any_of(works.begin(), works.end(), [](const Work &w) { return w.unknown_order; });
+  const bool inferred_added = std::any_of(works.begin(), works.end(), [](const Work &w) { return w.inferred_added; });
+  const bool inferred_removed =
+      std::any_of(works.begin(), works.end(), [](const Work &w) { return w.inferred_removed; });
   std::array<model::Role, 2> order{model::Role::Select, model::Role::Insert};
   if (removed && !added) {
     order = {model::Role::Insert, model::Role::Select};
-    if (unknown)
-      plan.warnings.push_back("some pods' lists cannot be read (they came from a ConfigMap that changed since), so "
-                              "whether they lack nodes is unknown: restarting vminsert first, as for removed nodes");
-  } else if (!added && unknown) {
-    plan.warnings.push_back("the running pods' lists cannot be read (they came from a ConfigMap that changed since): "
-                            "restarting vmselect before vminsert, the order for added nodes");
+  } else if (!added && !removed && unknown) {
+    if (inferred_removed && !inferred_added) {
+      order = {model::Role::Insert, model::Role::Select};
+      plan.warnings.push_back("the running pods' lists cannot be read (they came from a ConfigMap that changed since "
+                              "they started) and no vmstorage pod is newer than them, so nodes were most likely "
+                              "removed: restarting vminsert before vmselect");
+    } else if (!inferred_added) {
+      plan.warnings.push_back("the running pods' lists cannot be read (they came from a ConfigMap that changed since "
+                              "they started): restarting vmselect before vminsert, the order for added nodes");
+    }
   }
+  const bool added_order = order[0] == model::Role::Select;
 
   Context ctx{inv, opt, c, opsrequests, plan, {}, false};
   std::optional<std::string> held_by;
@@ -785,7 +804,7 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
       if (held_by) {
         plan.refusals.push_back(fmt::format("{}: held back, because {} must be repaired first ({})",
                                             workload_text(w.workload), *held_by,
-                                            added ? "nodes were added" : "nodes were removed"));
+                                            added_order ? "nodes were added" : "nodes were removed"));
         continue;
       }
       const auto mark = plan.steps.size();
