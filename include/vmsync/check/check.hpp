@@ -28,6 +28,7 @@ struct Scope {
   std::string label_selector; // applied to the clusters' objects (workloads, CRs)
   std::vector<std::string> clusters; // cluster names to keep; empty = all
   std::vector<Relation> relations;
+  int chunk_size = 500; // list page size (limit), as kubectl --chunk-size
 };
 
 // "0,3, 5" -> {0,3,5}; throws ParseError naming the text.

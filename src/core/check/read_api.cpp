@@ -6,7 +6,11 @@
 //            layout by its labels, and KubeBlocks' env ConfigMaps;
 //   batch 3: for generic consumers only, their pods (by each workload's selector) and the ConfigMaps their
 //            templates reference.
+// Pods and workloads are parsed through field_filters (field_filter.hpp), so only what check and fix read is
+// ever stored: unrelated workloads in scope cost their bytes on the wire, not their DOM.
 #include "vmsync/check/check.hpp"
+
+#include "field_filter.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/client.hpp"
 
@@ -121,6 +125,10 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.resource = r;
     q.namespace_ = ns;
     q.options.label_selector = std::move(selector);
+    q.options.limit = scope.chunk_size;
+    if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
+    if (sink == &Inventory::statefulsets || sink == &Inventory::deployments || sink == &Inventory::instancesets)
+      q.filter = list_filter(workload_fields());
     batch.push_back({std::move(q), sink});
   };
   const std::string &user_sel = scope.label_selector;
@@ -164,6 +172,8 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.resource = kube::resources::pods;
     q.namespace_ = key.first;
     q.options.label_selector = sel;
+    q.options.limit = scope.chunk_size;
+    q.filter = list_filter(pod_fields());
     batch.push_back({std::move(q), &Inventory::pods});
   };
   std::set<std::pair<std::string, std::string>> storage_refs;

@@ -1,0 +1,223 @@
+"""Finding and reaching the cluster as kubectl does (issue 3), with the built binary against the real control plane:
+every auth method, KUBECONFIG merging, in-cluster mode, paging, and clean failures (403, unreachable, wrong CA).
+`vmsync check` is the command used: it only needs API access."""
+import base64
+import json
+import os
+import socket
+import stat
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from conftest import VMSYNC, run_vmsync
+
+
+def server_of(cp):
+    return json.loads(open(os.path.join(cp.dir, "ready")).read())["server"]
+
+
+def write_kubeconfig(path, server, user, ca=None, ca_data=None, namespace="default", extra_cluster=""):
+    cluster = {"server": server}
+    if ca:
+        cluster["certificate-authority"] = ca
+    if ca_data:
+        cluster["certificate-authority-data"] = ca_data
+    doc = {"apiVersion": "v1", "kind": "Config",
+           "clusters": [{"name": "kcp", "cluster": cluster}],
+           "users": [{"name": "u", "user": user}],
+           "contexts": [{"name": "c", "context": {"cluster": "kcp", "user": "u", "namespace": namespace}}],
+           "current-context": "c"}
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+@pytest.fixture(scope="module")
+def helm_ns(cp):
+    ns = cp.new_namespace("acc")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    return ns
+
+
+def in_sync(r):
+    assert r.rc == 0, r
+    return True
+
+
+def test_bearer_token(cp, helm_ns, tmp_path):
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": cp.token}, ca=cp.ca, namespace=helm_ns)
+    assert in_sync(run_vmsync("check", kubeconfig=str(kc)))
+
+
+def test_token_file_relative_to_kubeconfig_folder(cp, helm_ns, tmp_path):
+    (tmp_path / "tok").write_text(cp.token + "\n")
+    import shutil
+    shutil.copy(cp.ca, tmp_path / "ca.crt")
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"tokenFile": "tok"}, ca="ca.crt", namespace=helm_ns)
+    assert in_sync(run_vmsync("check", kubeconfig=str(kc)))
+
+
+def test_client_certificate_files(cp, helm_ns):
+    r = run_vmsync("-n", helm_ns, "check", kubeconfig=cp.kubeconfig_cert)
+    assert in_sync(r)
+
+
+def test_client_certificate_data(cp, helm_ns):
+    r = run_vmsync("-n", helm_ns, "check", kubeconfig=os.path.join(cp.dir, "kubeconfig-cert-data"))
+    assert in_sync(r)
+
+
+def test_flags_override_kubeconfig(cp, helm_ns, tmp_path):
+    # A kubeconfig with a bad token; --token and --certificate-authority on the command line win.
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": "wrong"}, ca=cp.ca)
+    r = run_vmsync("--token", cp.token, "-n", helm_ns, "check", kubeconfig=str(kc))
+    assert in_sync(r)
+    r = run_vmsync("-n", helm_ns, "check", kubeconfig=str(kc))
+    assert r.rc == 2 and "401" in r.err or "credentials" in r.err, r
+
+
+EXEC_PLUGIN = """#!/bin/sh
+# Counts its calls and prints an ExecCredential that expires in {ttl} seconds.
+echo call >> "{calls}"
+[ -n "$KUBERNETES_EXEC_INFO" ] && echo "$KUBERNETES_EXEC_INFO" > "{info}"
+exp=$(date -u -d "+{ttl} seconds" +%Y-%m-%dT%H:%M:%SZ)
+cat <<JSON
+{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
+ "status":{{"token":"{token}","expirationTimestamp":"$exp"}}}}
+JSON
+"""
+
+
+def test_exec_plugin_token_with_cluster_info(cp, helm_ns, tmp_path):
+    plugin = tmp_path / "plugin.sh"
+    calls, info = tmp_path / "calls", tmp_path / "info"
+    plugin.write_text(EXEC_PLUGIN.format(ttl=3600, calls=calls, info=info, token=cp.token))
+    plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "./plugin.sh",
+                     "interactiveMode": "Never", "provideClusterInfo": True}}
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), user, ca=cp.ca, namespace=helm_ns)
+    r = run_vmsync("-v", "check", kubeconfig=str(kc))
+    assert in_sync(r)
+    assert calls.read_text().count("call") == 1
+    assert json.loads(info.read_text())["spec"]["cluster"]["server"] == server_of(cp)
+    assert "plugin.sh" in r.err  # -v says that the kubeconfig made vmsync run a command
+    assert cp.token not in r.err and cp.token not in r.out
+
+
+def test_exec_plugin_missing_command_shows_install_hint(cp, tmp_path):
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "no-such-auth-plugin",
+                     "interactiveMode": "Never", "installHint": "install it with: apt install no-such-auth-plugin"}}
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), user, ca=cp.ca)
+    r = run_vmsync("check", kubeconfig=str(kc))
+    assert r.rc == 2
+    assert "install it with: apt install no-such-auth-plugin" in r.err, r
+
+
+def test_auth_provider_names_replacement(cp, tmp_path):
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"auth-provider": {"name": "gcp"}}, ca=cp.ca)
+    r = run_vmsync("check", kubeconfig=str(kc))
+    assert r.rc == 2 and "gke-gcloud-auth-plugin" in r.err, r
+
+
+def test_kubeconfig_env_list_merges_first_wins(cp, helm_ns, tmp_path):
+    # First file: context and user with the right token; second file: the cluster, plus a user of the same name
+    # with a wrong token that must lose.
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    a.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                             "contexts": [{"name": "c", "context": {"cluster": "kcp", "user": "u", "namespace": helm_ns}}],
+                             "users": [{"name": "u", "user": {"token": cp.token}}]}))
+    b.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "other",
+                             "clusters": [{"name": "kcp", "cluster": {"server": server_of(cp), "certificate-authority": cp.ca}}],
+                             "users": [{"name": "u", "user": {"token": "wrong"}}]}))
+    r = run_vmsync("check", env={"KUBECONFIG": f"{a}:{tmp_path / 'missing'}:{b}"})
+    assert in_sync(r)
+
+
+def test_in_cluster_service_account(cp, helm_ns, tmp_path):
+    """In-cluster mode with a TokenRequest token, in a private mount namespace where the service-account
+    folder exists, and the environment variables a pod would have."""
+    cp.kubectl("-n", helm_ns, "create", "serviceaccount", "vmsync-ic")
+    cp.kubectl("create", "clusterrole", f"vmsync-ic-{helm_ns}", "--verb=get,list",
+               "--resource=pods,configmaps,statefulsets.apps,deployments.apps,instancesets.workloads.kubeblocks.io,"
+               "clusters.apps.kubeblocks.io,vmclusters.operator.victoriametrics.com")
+    cp.kubectl("create", "clusterrolebinding", f"vmsync-ic-{helm_ns}", f"--clusterrole=vmsync-ic-{helm_ns}",
+               f"--serviceaccount={helm_ns}:vmsync-ic")
+    token = cp.kubectl("-n", helm_ns, "create", "token", "vmsync-ic").strip()
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "token").write_text(token)
+    (sa / "namespace").write_text(helm_ns)
+    (sa / "ca.crt").write_text(open(cp.ca).read())
+    port = server_of(cp).rsplit(":", 1)[1]
+    script = (f"mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io && "
+              f"ln -s {sa} /run/secrets/kubernetes.io/serviceaccount && exec {VMSYNC} check -o json")
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env.update({"HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port})
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], capture_output=True,
+                       text=True, env=env, timeout=120)
+    if p.returncode != 0 and "unshare" in p.stderr and "Operation not permitted" in p.stderr:
+        pytest.skip("no mount namespaces here: " + p.stderr.strip())
+    assert p.returncode == 0, p.stderr
+    rep = json.loads(p.stdout)
+    assert [c["namespace"] for c in rep["clusters"]] == [helm_ns]  # namespace from the service-account folder
+
+
+def test_paging_across_many_pages(cp, tmp_path):
+    ns = cp.new_namespace("page")
+    cp.deploy("generic", ns, "vm", storage=7, insert=3, select=3)
+    full = cp.vmsync("check", "-n", ns, "-o", "json")
+    paged = cp.vmsync("-v", "check", "-n", ns, "-o", "json", "--chunk-size", "2")
+    assert full.rc == 0 and paged.rc == 0, paged
+    assert paged.json() == full.json()
+    n_full = int(full.err.split(" requests")[0].rsplit(" ", 1)[-1]) if " requests" in full.err else None
+    n_paged = int(paged.err.split(" requests")[0].rsplit(" ", 1)[-1])
+    assert n_paged > 6, paged.err  # 7 storage pods in pages of 2 alone take 4 requests
+
+
+def test_forbidden_names_missing_permission(cp, tmp_path):
+    ns = cp.new_namespace("deny")
+    cp.kubectl("-n", ns, "create", "serviceaccount", "nobody")
+    token = cp.kubectl("-n", ns, "create", "token", "nobody").strip()
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": token}, ca=cp.ca, namespace=ns)
+    r = run_vmsync("check", kubeconfig=str(kc))
+    assert r.rc == 2, r
+    assert "forbidden" in r.err.lower() and "cannot list" in r.err, r
+    assert f"system:serviceaccount:{ns}:nobody" in r.err
+    assert token not in r.err + r.out
+
+
+def test_unreachable_server_fails_in_bounded_time(tmp_path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    kc = write_kubeconfig(tmp_path / "kc", f"https://127.0.0.1:{port}", {"token": "x"})
+    t = time.time()
+    r = run_vmsync("check", "--request-timeout", "5s", kubeconfig=str(kc))
+    assert r.rc == 2, r
+    assert time.time() - t < 30
+    assert f"127.0.0.1:{port}" in r.err and r.err.count("\n") == 1, r
+
+
+def test_wrong_ca_says_tls_verification_failed(cp, tmp_path):
+    other = tmp_path / "other-ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(tmp_path / "k"), "-out", str(other), "-subj", "/CN=other", "-days", "1"],
+                   check=True, capture_output=True)
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": cp.token}, ca=str(other))
+    r = run_vmsync("check", kubeconfig=str(kc))
+    assert r.rc == 2, r
+    assert "TLS" in r.err and "verif" in r.err, r
+    r = run_vmsync("--insecure-skip-tls-verify", "check", kubeconfig=str(kc))
+    assert "warning" in r.err and "insecure" in r.err.lower(), r
+
+
+def test_malformed_kubeconfig_names_the_file(tmp_path):
+    kc = tmp_path / "kc"
+    kc.write_text("apiVersion: v1\nclusters: [\n")
+    r = run_vmsync("check", kubeconfig=str(kc))
+    assert r.rc == 2 and str(kc) in r.err and r.err.count("\n") == 1, r
