@@ -1,0 +1,129 @@
+#include "field_filter.hpp"
+
+#include <algorithm>
+
+namespace vmsync::check {
+
+FieldTree FieldTree::everything(std::string name, std::vector<std::string> except, std::vector<FieldTree> children) {
+  FieldTree t;
+  t.name = std::move(name);
+  t.all = true;
+  t.except = std::move(except);
+  t.children = std::move(children);
+  return t;
+}
+
+FieldTree FieldTree::only(std::string name, std::vector<FieldTree> children) {
+  FieldTree t;
+  t.name = std::move(name);
+  t.children = std::move(children);
+  return t;
+}
+
+namespace {
+
+using Event = nlohmann::json::parse_event_t;
+
+// Parser state of one document. `node[d]` governs the container open at depth d (nullptr: keep everything
+// below it); `pending` is the node of the container the last kept key introduced; `drop_depth` is the depth of
+// the last dropped key while its value is being skipped (-1: none).
+struct Walk {
+  std::shared_ptr<const FieldTree> root;
+  std::vector<const FieldTree *> node;
+  std::vector<bool> is_array;
+  const FieldTree *pending = nullptr;
+  int drop_depth = -1;
+
+  bool start(int depth, bool array) {
+    if (drop_depth >= 0 && depth >= drop_depth) return false; // inside a dropped value: build nothing
+    drop_depth = -1;
+    const auto d = static_cast<std::size_t>(depth);
+    const FieldTree *n = nullptr;
+    if (d == 0) n = root.get();
+    else if (d <= is_array.size() && is_array[d - 1]) n = node[d - 1];
+    else n = pending;
+    node.resize(d);
+    is_array.resize(d);
+    node.push_back(n);
+    is_array.push_back(array);
+    return true;
+  }
+
+  bool key(int depth, const std::string &k) {
+    if (drop_depth >= 0 && depth > drop_depth) return false;
+    drop_depth = -1;
+    const auto d = static_cast<std::size_t>(depth);
+    const FieldTree *container = d >= 1 && d <= node.size() ? node[d - 1] : nullptr;
+    pending = nullptr;
+    if (container == nullptr) return true;
+    for (const auto &c : container->children)
+      if (c.name == k) {
+        pending = c.all && c.except.empty() && c.children.empty() ? nullptr : &c;
+        return true;
+      }
+    if (container->all &&
+        std::find(container->except.begin(), container->except.end(), k) == container->except.end())
+      return true;
+    drop_depth = depth;
+    return false;
+  }
+};
+
+} // namespace
+
+kube::ParseFilter list_filter(std::shared_ptr<const FieldTree> item) {
+  auto items = std::make_shared<FieldTree>(*item);
+  items->name = "items";
+  auto root = std::make_shared<const FieldTree>(FieldTree::only(
+      "", {FieldTree::everything("kind"), FieldTree::everything("apiVersion"), FieldTree::everything("metadata"),
+           std::move(*items)}));
+  Walk walk;
+  walk.root = std::move(root);
+  // Each parse copies the callback, and with it a fresh Walk.
+  return [walk](int depth, Event event, nlohmann::json &parsed) mutable {
+    switch (event) {
+    case Event::object_start: return walk.start(depth, false);
+    case Event::array_start: return walk.start(depth, true);
+    case Event::key: return walk.key(depth, parsed.get_ref<const std::string &>());
+    case Event::object_end:
+    case Event::array_end:
+    case Event::value: return true;
+    }
+    return true;
+  };
+}
+
+namespace {
+
+FieldTree container_fields(const char *name) {
+  using T = FieldTree;
+  return T::only(name, {T::everything("name"), T::everything("command"), T::everything("args"),
+                        T::everything("env"), T::everything("envFrom")});
+}
+
+} // namespace
+
+std::shared_ptr<const FieldTree> pod_fields() {
+  using T = FieldTree;
+  static const auto tree = std::make_shared<const FieldTree>(T::only(
+      "", {T::everything("metadata", {"managedFields"}),
+           T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
+           T::only("status", {T::everything("phase"), T::everything("conditions"),
+                              T::only("containerStatuses",
+                                      {T::everything("name"), T::everything("state"), T::everything("ready"),
+                                       T::everything("started"), T::everything("restartCount")})})}));
+  return tree;
+}
+
+std::shared_ptr<const FieldTree> workload_fields() {
+  using T = FieldTree;
+  static const auto tree = std::make_shared<const FieldTree>(T::only(
+      "", {T::everything("metadata", {"managedFields"}), T::everything("status"),
+           T::everything("spec", {"volumeClaimTemplates"},
+                         {T::only("template", {T::everything("metadata"),
+                                               T::only("spec", {container_fields("containers"),
+                                                                container_fields("initContainers")})})})}));
+  return tree;
+}
+
+} // namespace vmsync::check
