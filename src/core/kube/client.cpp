@@ -210,7 +210,9 @@ std::string describe_api_error(int status, const std::string &verb, const Resour
         said = "already exists";
       } else {
         said = with("conflict", message);
-        if (message.find("Precondition") == std::string::npos) hint = "re-read the object and try again";
+        // A failed uid precondition says itself what happened; a stale resourceVersion needs a re-read.
+        if (message.find("precondition") == std::string::npos && message.find("Precondition") == std::string::npos)
+          hint = "re-read the object and try again";
       }
       break;
     case 410: said = with("gone", message); break;
@@ -721,9 +723,12 @@ void Client::remove(const Resource &r, const std::string &ns, const std::string 
   std::string body;
   std::string content_type;
   if (uid_precondition) {
-    const nlohmann::json options = {{"apiVersion", "v1"},
-                                    {"kind", "DeleteOptions"},
-                                    {"preconditions", {{"uid", *uid_precondition}}}};
+    // With a body, the API server takes every option from it and ignores the query string: dryRun must be
+    // in the body too, or a dry run would really delete.
+    nlohmann::json options = {{"apiVersion", "v1"},
+                              {"kind", "DeleteOptions"},
+                              {"preconditions", {{"uid", *uid_precondition}}}};
+    if (dry_run == DryRun::All) options["dryRun"] = nlohmann::json::array({"All"});
     body = options.dump();
     content_type = "application/json";
   }

@@ -219,6 +219,11 @@ TEST_CASE("describe_api_error: 409, 422, 500") {
         "cannot patch configmaps \"vm-config\" in namespace \"vm\": conflict: Operation cannot be fulfilled on "
         "configmaps \"vm-config\": the object has been modified; please apply your changes to the latest version and "
         "try again (re-read the object and try again)");
+  CHECK(describe_api_error(409, "delete", resources::configmaps, "vm", "vm-config",
+                           R"({"kind":"Status","message":"Operation cannot be fulfilled on ConfigMap \"vm-config\": the UID in the precondition (a) does not match the UID in record (b). The object might have been deleted and then recreated","reason":"Conflict","code":409})") ==
+        "cannot delete configmaps \"vm-config\" in namespace \"vm\": conflict: Operation cannot be fulfilled on ConfigMap "
+        "\"vm-config\": the UID in the precondition (a) does not match the UID in record (b). The object might have been "
+        "deleted and then recreated");
   CHECK(describe_api_error(409, "create", resources::configmaps, "vm", "vm-config",
                            status_body("already_exists.json")) ==
         "cannot create configmaps \"vm-config\" in namespace \"vm\": already exists");
@@ -311,8 +316,9 @@ TEST_CASE("Client: create, patch and delete with dryRun, content types and preco
   CHECK(s[3].body == R"([{"op":"test","path":"/data/k","value":"v"}])");
   CHECK(s[4].method == Method::Delete);
   CHECK(s[4].path == "/api/v1/namespaces/vm/pods/vminsert-0?dryRun=All");
+  // The API server ignores the query's dryRun when a DELETE has a body: it must be in the body too.
   CHECK(json::parse(s[4].body) ==
-        json::parse(R"({"apiVersion":"v1","kind":"DeleteOptions","preconditions":{"uid":"uid-123"}})"));
+        json::parse(R"({"apiVersion":"v1","kind":"DeleteOptions","preconditions":{"uid":"uid-123"},"dryRun":["All"]})"));
 }
 
 TEST_CASE("Client: 409 is surfaced as ApiError(409), never retried") {
