@@ -108,14 +108,12 @@ kube::Resource resource_for(const Target &t) {
   throw Error(fmt::format("internal: no API resource known for kind {}", t.kind));
 }
 
-// A 409, or a JSON patch whose `test` failed (the server answers 422): the object moved since it was read.
+// A 409, or a 422 on a JSON patch: a failed `test` operation comes back as 422 with only a generic message (the
+// "testing value ... failed" text is in details.causes), so any 422 there is taken as "the object moved since it
+// was read". A patch that is really invalid fails again after re-planning, and the bound on conflicts ends it.
 bool is_conflict(const ApiError &e, const Step &s) {
   if (e.status() == 409) return true;
-  if (e.status() == 422 && s.patch_type == kube::PatchType::Json) {
-    const std::string what = e.what();
-    return what.find("test") != std::string::npos;
-  }
-  return false;
+  return e.status() == 422 && s.patch_type == kube::PatchType::Json;
 }
 
 std::string target_text(const Target &t) { return fmt::format("{} {}/{}", t.kind, t.namespace_, t.name); }
