@@ -634,10 +634,7 @@ std::vector<DryRunOutcome> server_dry_run(kube::Client &client, const Plan &plan
           client.patch(resource_for(t), t.namespace_, t.name, *s.patch_type, s.body, kube::DryRun::All);
           break;
         case Action::DeletePod:
-          // No uid precondition here: a DELETE with a body (DeleteOptions) makes the API server ignore the
-          // dryRun query parameter, and kube::Client::remove sends the precondition in a body without dryRun,
-          // so the pod would really be deleted. Without a body the query's dryRun=All is honoured.
-          client.remove(kube::resources::pods, t.namespace_, t.name, kube::DryRun::All, std::nullopt);
+          client.remove(kube::resources::pods, t.namespace_, t.name, kube::DryRun::All, s.uid_precondition);
           break;
         case Action::CreateOpsRequest: client.create(resource_for(t), t.namespace_, s.body, kube::DryRun::All); break;
         case Action::Wait: break;

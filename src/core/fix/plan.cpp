@@ -15,6 +15,7 @@
 #include "../check/discover.hpp"
 #include "../check/observe.hpp"
 #include "consumer_state.hpp"
+#include "vmsync/fix/apply.hpp"
 #include "vmsync/model/container_env.hpp"
 #include "vmsync/model/storage_nodes.hpp"
 
@@ -323,8 +324,8 @@ struct Work {
   Target workload;
   Strategy strategy = Strategy::Rolling;
   bool unknown_order = false; // a pod's list is unknown, so whether nodes were added cannot be told from it
-  // For such pods, what their age says: a vmstorage pod created after the consumer pod means nodes were added
-  // since it started; none newer means (most likely) nodes were removed.
+  // For such pods, what the ages say: a vmstorage pod created after the consumer pod and no more than 10 s before
+  // its ConfigMap last changed means nodes were added since it started; none means (most likely) removed.
   bool inferred_added = false, inferred_removed = false;
   bool unreadable = false;    // pods drift but the source's list cannot be read
   std::string not_before;     // restarts wait until a second after this (the ConfigMap's last change)
@@ -399,12 +400,17 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
       if (has != want || pd.running->size() != w.new_list.size()) restart = true;
     } else if (restart) {
       w.unknown_order = true;
-      const auto created = str_at(*cons.pods[i], {"metadata", "creationTimestamp"});
-      std::string newest_storage;
-      for (const auto *sp : c.storage_pods)
-        newest_storage = std::max(newest_storage, str_at(*sp, {"metadata", "creationTimestamp"}));
-      if (!created.empty() && !newest_storage.empty()) { // RFC 3339 in UTC sorts as text
-        if (newest_storage > created) w.inferred_added = true;
+      // Nodes added since the pod started mean a vmstorage pod created after it, around when the ConfigMap
+      // changed (pods created long before that change, e.g. all of them at a fresh deploy, are no evidence).
+      const auto created = parse_time(str_at(*cons.pods[i], {"metadata", "creationTimestamp"}));
+      const auto changed = parse_time(w.not_before);
+      if (created && changed) {
+        bool newer = false;
+        for (const auto *sp : c.storage_pods) {
+          const auto sc = parse_time(str_at(*sp, {"metadata", "creationTimestamp"}));
+          if (sc && *sc > *created && *sc + std::chrono::seconds(10) >= *changed) newer = true;
+        }
+        if (newer) w.inferred_added = true;
         else w.inferred_removed = true;
       }
     }
@@ -786,8 +792,8 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
     if (inferred_removed && !inferred_added) {
       order = {model::Role::Insert, model::Role::Select};
       plan.warnings.push_back("the running pods' lists cannot be read (they came from a ConfigMap that changed since "
-                              "they started) and no vmstorage pod is newer than them, so nodes were most likely "
-                              "removed: restarting vminsert before vmselect");
+                              "they started) and no vmstorage pod was created after them around that change, so "
+                              "nodes were most likely removed: restarting vminsert before vmselect");
     } else if (!inferred_added) {
       plan.warnings.push_back("the running pods' lists cannot be read (they came from a ConfigMap that changed since "
                               "they started): restarting vmselect before vminsert, the order for added nodes");

@@ -650,22 +650,23 @@ TEST_CASE("plan_to_json: the FixPlan document") {
   CHECK(c["steps"][1]["until"] == "pod-replaced");
 }
 
-TEST_CASE("unreadable pod lists: the order is inferred from pod ages (a newer vmstorage pod means nodes added)") {
-  auto inv = kubeblocks(check::KubeBlocksVersion::V10, 3, 3, 1);
+TEST_CASE("unreadable pod lists: the order is inferred from pod ages (a vmstorage pod made around the change)") {
+  auto inv = kubeblocks(check::KubeBlocksVersion::V10, 3, 3, 1); // the env ConfigMaps changed at 10:00:00
   auto stamp = [&](const std::string &prefix, const std::string &t) {
     for (auto &p : inv.pods)
       if (p["metadata"]["name"].get<std::string>().starts_with(prefix)) p["metadata"]["creationTimestamp"] = t;
   };
-  stamp("vm-vmstorage-", "2026-11-26T08:00:00Z");
   stamp("vm-vminsert-", "2026-11-26T09:00:00Z");
   stamp("vm-vmselect-", "2026-11-26T09:00:00Z");
+  // Made with the consumers (a fresh deploy), long before the change: no evidence of added nodes.
+  stamp("vm-vmstorage-", "2026-11-26T09:00:01Z");
   auto down = only(make_plan(inv, scope(), {}));
   REQUIRE(down.steps.size() == 4);
   CHECK(down.steps[0].role == model::Role::Insert);
   REQUIRE(down.warnings.size() == 1);
   CHECK(down.warnings[0].find("most likely removed") != std::string::npos);
 
-  stamp("vm-vmstorage-2", "2026-11-26T09:30:00Z");
+  stamp("vm-vmstorage-2", "2026-11-26T09:59:55Z"); // made with the change
   auto up = only(make_plan(inv, scope(), {}));
   REQUIRE(up.steps.size() == 4);
   CHECK(up.steps[0].role == model::Role::Select);
