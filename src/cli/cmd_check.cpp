@@ -215,8 +215,8 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
                   "A one-off generic relation: consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]"
                   "[,port=N][,service=NAME][,exclude=1;3] (repeatable)");
   cmd->add_option("--pushgateway", opts->pushgateway,
-                  "Also push the metrics of -o prometheus to this Prometheus Pushgateway, e.g. http://pushgateway:9091 "
-                  "(group job=vmsync unless the URL has a /metrics/job/... path)");
+                  "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
+                  "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });

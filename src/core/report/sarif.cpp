@@ -1,0 +1,128 @@
+// SARIF 2.1.0. Findings are about Kubernetes objects, not source files, so each result carries a logical
+// location (namespace/kind/name) and no physical one; the rules are fixed, so a dashboard can track them.
+#include "vmsync/report/sarif.hpp"
+
+#include "vmsync/version.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace vmsync::report {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+using model::PodStatus;
+
+struct Rule {
+  const char *id;
+  const char *name;
+  const char *level;
+  const char *text;
+};
+
+constexpr Rule kRules[] = {
+    {"stale-pod", "StalePod", "error",
+     "A vminsert or vmselect pod runs with a vmstorage list that differs from the vmstorage nodes."},
+    {"unproven-pod", "UnprovenPod", "warning", "The vmstorage list a pod runs with could not be proven."},
+    {"source-drift", "SourceDrift", "error",
+     "The source of a consumer's vmstorage list (pod template or ConfigMap) is wrong: new pods would start with it."},
+    {"mixed-spellings", "MixedSpellings", "warning",
+     "The same vmstorage node is written differently across a consumer's pods and source."},
+    {"check-error", "CheckError", "error", "A VictoriaMetrics cluster could not be checked."},
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string join(const std::vector<std::string> &v) {
+  std::string out;
+  for (const auto &s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+ojson location(const std::string &ns, const std::string &kind, const std::string &name) {
+  return ojson::array({ojson{{"logicalLocations", ojson::array({ojson{{"name", name},
+                                                                      {"fullyQualifiedName",
+                                                                       fmt::format("{}/{}/{}", ns, lower(kind), name)},
+                                                                      {"kind", "resource"}}})}}});
+}
+
+ojson result(const char *rule, std::string message, ojson locations, const model::ClusterDrift &c) {
+  const auto *r = std::find_if(std::begin(kRules), std::end(kRules),
+                               [&](const Rule &x) { return std::string_view(x.id) == rule; });
+  return ojson{{"ruleId", rule},
+               {"ruleIndex", r - std::begin(kRules)},
+               {"level", r->level},
+               {"message", {{"text", std::move(message)}}},
+               {"locations", std::move(locations)},
+               {"properties", {{"namespace", c.namespace_}, {"cluster", c.name}}}};
+}
+
+std::string drift_text(const std::vector<std::string> &missing, const std::vector<std::string> &unexpected) {
+  std::vector<std::string> parts;
+  if (!missing.empty()) parts.push_back("missing " + join(missing));
+  if (!unexpected.empty()) parts.push_back("unexpected " + join(unexpected));
+  return parts.empty() ? std::string{} : ": " + parts[0] + (parts.size() > 1 ? "; " + parts[1] : "");
+}
+
+} // namespace
+
+nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
+  ojson rules = ojson::array();
+  for (const auto &rule : kRules)
+    rules.push_back(ojson{{"id", rule.id},
+                          {"name", rule.name},
+                          {"shortDescription", {{"text", rule.text}}},
+                          {"defaultConfiguration", {{"level", rule.level}}}});
+  ojson results = ojson::array();
+  for (const auto &c : r.clusters) {
+    for (const auto &e : c.errors)
+      results.push_back(result("check-error", fmt::format("cluster {}/{}: {}", c.namespace_, c.name, e),
+                               location(c.namespace_, "Cluster", c.name), c));
+    for (const auto &consumer : c.consumers) {
+      const std::string role(model::to_string(consumer.role));
+      if (consumer.source_drift) {
+        const auto &obj = consumer.source.object.name.empty() ? consumer.workload : consumer.source.object;
+        results.push_back(result("source-drift",
+                                 fmt::format("{} list in {} is wrong{}", role, consumer.source.description,
+                                             drift_text(consumer.source_missing, consumer.source_unexpected)),
+                                 location(c.namespace_, obj.kind, obj.name), c));
+      }
+      if (consumer.mixed_spellings) {
+        std::vector<std::string> nodes;
+        for (const auto &v : consumer.spelling_variants) nodes.push_back(v.identity + " as " + join(v.spellings));
+        results.push_back(result("mixed-spellings",
+                                 fmt::format("{} {}/{} spells nodes differently: {}", role,
+                                             lower(consumer.workload.kind), consumer.workload.name, join(nodes)),
+                                 location(c.namespace_, consumer.workload.kind, consumer.workload.name), c));
+      }
+      for (const auto &p : consumer.pods) {
+        if (p.status == PodStatus::Stale)
+          results.push_back(result("stale-pod",
+                                   fmt::format("{} pod {} runs with a stale vmstorage list{}", role, p.name,
+                                               drift_text(p.missing, p.unexpected)),
+                                   location(c.namespace_, "Pod", p.name), c));
+        else if (p.status == PodStatus::Unknown)
+          results.push_back(result("unproven-pod",
+                                   fmt::format("{} pod {}: its vmstorage list could not be proven{}", role, p.name,
+                                               p.evidence.empty() ? "" : " (" + join(p.evidence) + ")"),
+                                   location(c.namespace_, "Pod", p.name), c));
+      }
+    }
+  }
+  return ojson{{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+               {"version", "2.1.0"},
+               {"runs", ojson::array({ojson{{"tool",
+                                             {{"driver",
+                                               {{"name", "vmsync"},
+                                                {"semanticVersion", std::string(version())},
+                                                {"rules", rules}}}}},
+                                            {"results", results}}})}};
+}
+
+void render_sarif(const model::DriftReport &r, std::ostream &out) { out << to_sarif(r).dump(2) << '\n'; }
+
+} // namespace vmsync::report
