@@ -111,7 +111,7 @@ TEST_CASE("list_filter applies any field tree: everything but exceptions, or onl
 }
 
 TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which keeps its container order") {
-  const auto got = json::parse(R"({"kind": "DeploymentList", "metadata": {"continue": ""}, "items": [{
+  const auto got = json::parse(R"json({"kind": "DeploymentList", "metadata": {"continue": ""}, "items": [{
       "metadata": {"name": "vminsert", "uid": "d-1", "generation": 3, "managedFields": [{"manager": "helm"}],
                    "annotations": {"vmsync.io/storage-workload": "statefulset/vmstorage"}},
       "spec": {"replicas": 2, "paused": false, "selector": {"matchLabels": {"app": "vminsert"}},
@@ -124,9 +124,9 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
                                                      "envFrom": [{"configMapRef": {"name": "c"}}],
                                                      "resources": {"limits": {"cpu": "1"}}}],
                                      "affinity": {"podAntiAffinity": {}}}}},
-      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3}}]})",
+      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3}}]})json",
                                list_filter(workload_fields()));
-  CHECK(got == json::parse(R"({"kind": "DeploymentList", "metadata": {"continue": ""}, "items": [{
+  CHECK(got == json::parse(R"json({"kind": "DeploymentList", "metadata": {"continue": ""}, "items": [{
       "metadata": {"name": "vminsert", "uid": "d-1", "generation": 3,
                    "annotations": {"vmsync.io/storage-workload": "statefulset/vmstorage"}},
       "spec": {"replicas": 2, "paused": false, "selector": {"matchLabels": {"app": "vminsert"}},
@@ -135,5 +135,5 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
                             "spec": {"containers": [{"name": "sidecar"},
                                                     {"name": "vminsert", "args": ["-storageNode=$(A)"],
                                                      "envFrom": [{"configMapRef": {"name": "c"}}]}]}}},
-      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3}}]})"));
+      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3}}]})json"));
 }
