@@ -69,6 +69,11 @@ int run(int argc, char **argv) {
   register_version(app, action);
   register_check(app, global, action);
   register_fix(app, global, action);
+  register_completion(app, action);
+  register_man(app, action);
+
+  // A half-typed command line is not a valid one: completion reads the raw words, before CLI11 parses them.
+  if (argc >= 2 && argv[1] == kCompleteCommand) return complete(app, std::vector<std::string>(argv + 2, argv + argc));
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vmsync::cli {
 
@@ -30,6 +32,12 @@ int run(int argc, char **argv);
 void register_version(CLI::App &app, Action &action);
 void register_check(CLI::App &app, GlobalOptions &g, Action &action);
 void register_fix(CLI::App &app, GlobalOptions &g, Action &action);
+void register_completion(CLI::App &app, Action &action); // hidden: __complete (cmd_completion.cpp)
+void register_man(CLI::App &app, Action &action);        // hidden: __man (cmd_man.cpp)
+
+// Shell completion: the candidates for the last of `words` (the words after `vmsync`), printed one per line.
+inline constexpr std::string_view kCompleteCommand = "__complete";
+int complete(CLI::App &root, const std::vector<std::string> &words);
 
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);
