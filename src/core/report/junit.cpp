@@ -34,12 +34,14 @@ std::string xml(std::string_view s) {
 
 std::string join(const std::vector<std::string> &v) {
   std::string out;
-  for (const auto &s : v) out += (out.empty() ? "" : ", ") + s;
+  for (const auto &s : v)
+    out += (out.empty() ? "" : ", ") + s;
   return out;
 }
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -53,7 +55,8 @@ struct Case {
   std::string text;    // the details
 };
 
-std::string missing_unexpected(const std::vector<std::string> &missing, const std::vector<std::string> &unexpected) {
+std::string missing_unexpected(const std::vector<std::string> &missing,
+                               const std::vector<std::string> &unexpected) {
   std::string out;
   if (!missing.empty()) out += "; missing " + join(missing);
   if (!unexpected.empty()) out += "; unexpected " + join(unexpected);
@@ -97,11 +100,14 @@ Case consumer_case(const model::ConsumerDrift &c) {
     if (!c.empty_entries.empty()) t << "; empty entries " << join(c.empty_entries);
     t << '\n';
   }
-  for (const auto &v : c.spelling_variants) t << "node " << v.identity << " spelled " << join(v.spellings) << '\n';
+  for (const auto &v : c.spelling_variants)
+    t << "node " << v.identity << " spelled " << join(v.spellings) << '\n';
   for (const auto &p : c.pods) {
     if (p.status != PodStatus::Stale && p.status != PodStatus::Unknown) continue;
-    t << "pod " << p.name << ": " << model::to_string(p.status) << missing_unexpected(p.missing, p.unexpected) << '\n';
-    for (const auto &e : p.evidence) t << "  " << e << '\n';
+    t << "pod " << p.name << ": " << model::to_string(p.status) << missing_unexpected(p.missing, p.unexpected)
+      << '\n';
+    for (const auto &e : p.evidence)
+      t << "  " << e << '\n';
   }
   k.text = t.str();
   return k;
@@ -109,10 +115,12 @@ Case consumer_case(const model::ConsumerDrift &c) {
 
 std::vector<Case> cluster_cases(const model::ClusterDrift &c) {
   std::vector<Case> cases;
-  for (const auto &consumer : c.consumers) cases.push_back(consumer_case(consumer));
+  for (const auto &consumer : c.consumers)
+    cases.push_back(consumer_case(consumer));
   if (!c.errors.empty()) {
     Case k{"check", Outcome::Failure, "Error", c.errors.front(), {}};
-    for (const auto &e : c.errors) k.text += e + '\n';
+    for (const auto &e : c.errors)
+      k.text += e + '\n';
     cases.push_back(std::move(k));
   } else if (c.consumers.empty()) {
     Case k{"check", Outcome::Pass, {}, {}, {}};
@@ -134,7 +142,8 @@ struct Counts {
     if (k.outcome == Outcome::Failure) ++(k.type == "Error" ? errors : failures);
   }
   [[nodiscard]] std::string attributes() const {
-    return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\"", tests, failures, errors, skipped);
+    return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\"", tests, failures, errors,
+                       skipped);
   }
 };
 
@@ -145,14 +154,16 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
   Counts total;
   for (const auto &c : r.clusters) {
     suites.push_back(cluster_cases(c));
-    for (const auto &k : suites.back()) total.add(k);
+    for (const auto &k : suites.back())
+      total.add(k);
   }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << "<testsuites name=\"vmsync check\" " << total.attributes() << ">\n";
   for (std::size_t i = 0; i < r.clusters.size(); ++i) {
     const auto &c = r.clusters[i];
     Counts counts;
-    for (const auto &k : suites[i]) counts.add(k);
+    for (const auto &k : suites[i])
+      counts.add(k);
     const std::string classname = xml(c.namespace_ + "." + c.name);
     out << "  <testsuite name=\"" << xml(c.namespace_ + "/" + c.name) << "\" " << counts.attributes() << ">\n";
     out << "    <properties>\n";
@@ -166,12 +177,8 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
     for (const auto &k : suites[i]) {
       out << "    <testcase classname=\"" << classname << "\" name=\"" << xml(k.name) << "\"";
       switch (k.outcome) {
-      case Outcome::Pass:
-        out << "/>\n";
-        continue;
-      case Outcome::Skipped:
-        out << ">\n      <skipped message=\"" << xml(k.message) << "\"/>\n";
-        break;
+      case Outcome::Pass: out << "/>\n"; continue;
+      case Outcome::Skipped: out << ">\n      <skipped message=\"" << xml(k.message) << "\"/>\n"; break;
       case Outcome::Failure:
         out << ">\n      <" << (k.type == "Error" ? "error" : "failure") << " type=\"" << xml(k.type)
             << "\" message=\"" << xml(k.message) << "\">" << xml(k.text) << "</"
@@ -182,7 +189,8 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
     }
     if (!c.warnings.empty()) {
       out << "    <system-out>";
-      for (const auto &w : c.warnings) out << xml("warning: " + w) << '\n';
+      for (const auto &w : c.warnings)
+        out << xml("warning: " + w) << '\n';
       out << "</system-out>\n";
     }
     out << "  </testsuite>\n";

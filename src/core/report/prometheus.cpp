@@ -21,10 +21,14 @@ using model::PodStatus;
 std::string label_value(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -34,7 +38,8 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 std::string labels_text(const Labels &labels) {
   if (labels.empty()) return {};
   std::string out = "{";
-  for (const auto &[k, v] : labels) out += fmt::format("{}{}=\"{}\"", out.size() > 1 ? "," : "", k, label_value(v));
+  for (const auto &[k, v] : labels)
+    out += fmt::format("{}{}=\"{}\"", out.size() > 1 ? "," : "", k, label_value(v));
   return out + "}";
 }
 
@@ -81,7 +86,8 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
     f.push_back(Family{std::move(name), std::move(help), {}});
     return f.back();
   };
-  family("vmsync_check_success", "Whether the last check read every VictoriaMetrics cluster in scope without error.")
+  family("vmsync_check_success",
+         "Whether the last check read every VictoriaMetrics cluster in scope without error.")
       .samples.push_back({{}, success ? "1" : "0"});
   family("vmsync_check_timestamp_seconds", "When the last check ran, in seconds since the Unix epoch.")
       .samples.push_back({{}, fmt::format("{}.{:03}", ms / 1000, ms % 1000)});
@@ -93,9 +99,10 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
   Family &pods = family("vmsync_pods", "vminsert or vmselect pods checked.");
   Family &stale = family("vmsync_stale_pods", "Pods running with a vmstorage list that differs from the nodes.");
   Family &unknown = family("vmsync_unknown_pods", "Pods whose vmstorage list could not be proven.");
-  Family &missing = family("vmsync_missing_nodes", "Distinct vmstorage nodes missing from the lists of the role's pods.");
-  Family &unexpected =
-      family("vmsync_unexpected_nodes", "Distinct entries in the lists of the role's pods that are not vmstorage nodes.");
+  Family &missing =
+      family("vmsync_missing_nodes", "Distinct vmstorage nodes missing from the lists of the role's pods.");
+  Family &unexpected = family("vmsync_unexpected_nodes",
+                              "Distinct entries in the lists of the role's pods that are not vmstorage nodes.");
   Family &source = family("vmsync_source_drift",
                           "1 when the source of the role's list (pod template or ConfigMap) is wrong, else 0.");
 
@@ -124,7 +131,8 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
   for (const auto &fam : f) {
     if (fam.samples.empty()) continue;
     out << "# HELP " << fam.name << ' ' << fam.help << '\n' << "# TYPE " << fam.name << " gauge\n";
-    for (const auto &[labels, value] : fam.samples) out << fam.name << labels_text(labels) << ' ' << value << '\n';
+    for (const auto &[labels, value] : fam.samples)
+      out << fam.name << labels_text(labels) << ' ' << value << '\n';
   }
 }
 

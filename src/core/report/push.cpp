@@ -16,8 +16,8 @@ PushTarget parse_push_url(const std::string &url, const std::string &default_job
   const auto scheme_end = url.find("://");
   const std::string scheme = scheme_end == std::string::npos ? std::string{} : url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https")
-    throw UsageError(fmt::format("--pushgateway \"{}\": give an http:// or https:// URL, e.g. http://pushgateway:9091",
-                                 url));
+    throw UsageError(
+        fmt::format("--pushgateway \"{}\": give an http:// or https:// URL, e.g. http://pushgateway:9091", url));
   const std::string rest = url.substr(scheme_end + 3);
   const auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
@@ -30,13 +30,14 @@ PushTarget parse_push_url(const std::string &url, const std::string &default_job
     const std::string userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const auto colon = userinfo.find(':');
-    shown_authority = (colon == std::string::npos ? userinfo : userinfo.substr(0, colon) + ":<redacted>") + "@" +
-                      authority;
+    shown_authority =
+        (colon == std::string::npos ? userinfo : userinfo.substr(0, colon) + ":<redacted>") + "@" + authority;
     t.authorization = "Basic " + kube::base64_encode(userinfo);
   }
   if (authority.empty()) throw UsageError(fmt::format("--pushgateway \"{}\": no host in the URL", url));
 
-  while (!path.empty() && path.back() == '/') path.pop_back();
+  while (!path.empty() && path.back() == '/')
+    path.pop_back();
   if (path.find("/metrics/job/") == std::string::npos) {
     if (default_job.empty()) throw UsageError("--pushgateway: no job name");
     path += "/metrics/job/" + default_job;

@@ -26,28 +26,32 @@ constexpr Rule kRules[] = {
      "A vminsert or vmselect pod runs with a vmstorage list that differs from the vmstorage nodes."},
     {"unproven-pod", "UnprovenPod", "warning", "The vmstorage list a pod runs with could not be proven."},
     {"source-drift", "SourceDrift", "error",
-     "The source of a consumer's vmstorage list (pod template or ConfigMap) is wrong: new pods would start with it."},
+     "The source of a consumer's vmstorage list (pod template or ConfigMap) is wrong: new pods would start with "
+     "it."},
     {"mixed-spellings", "MixedSpellings", "warning",
      "The same vmstorage node is written differently across a consumer's pods and source."},
     {"check-error", "CheckError", "error", "A VictoriaMetrics cluster could not be checked."},
 };
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
 std::string join(const std::vector<std::string> &v) {
   std::string out;
-  for (const auto &s : v) out += (out.empty() ? "" : ", ") + s;
+  for (const auto &s : v)
+    out += (out.empty() ? "" : ", ") + s;
   return out;
 }
 
 ojson location(const std::string &ns, const std::string &kind, const std::string &name) {
-  return ojson::array({ojson{{"logicalLocations", ojson::array({ojson{{"name", name},
-                                                                      {"fullyQualifiedName",
-                                                                       fmt::format("{}/{}/{}", ns, lower(kind), name)},
-                                                                      {"kind", "resource"}}})}}});
+  return ojson::array(
+      {ojson{{"logicalLocations",
+              ojson::array({ojson{{"name", name},
+                                  {"fullyQualifiedName", fmt::format("{}/{}/{}", ns, lower(kind), name)},
+                                  {"kind", "resource"}}})}}});
 }
 
 ojson result(const char *rule, std::string message, ojson locations, const model::ClusterDrift &c) {
@@ -93,7 +97,8 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
       }
       if (consumer.mixed_spellings) {
         std::vector<std::string> nodes;
-        for (const auto &v : consumer.spelling_variants) nodes.push_back(v.identity + " as " + join(v.spellings));
+        for (const auto &v : consumer.spelling_variants)
+          nodes.push_back(v.identity + " as " + join(v.spellings));
         results.push_back(result("mixed-spellings",
                                  fmt::format("{} {}/{} spells nodes differently: {}", role,
                                              lower(consumer.workload.kind), consumer.workload.name, join(nodes)),
@@ -113,14 +118,14 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
       }
     }
   }
-  return ojson{{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-               {"version", "2.1.0"},
-               {"runs", ojson::array({ojson{{"tool",
-                                             {{"driver",
-                                               {{"name", "vmsync"},
-                                                {"semanticVersion", std::string(version())},
-                                                {"rules", rules}}}}},
-                                            {"results", results}}})}};
+  return ojson{
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs",
+       ojson::array({ojson{
+           {"tool",
+            {{"driver", {{"name", "vmsync"}, {"semanticVersion", std::string(version())}, {"rules", rules}}}}},
+           {"results", results}}})}};
 }
 
 void render_sarif(const model::DriftReport &r, std::ostream &out) { out << to_sarif(r).dump(2) << '\n'; }

@@ -32,7 +32,8 @@ inline model::DriftReport ci_sample() {
   kb.name = "vm";
   kb.layout = Layout::KubeBlocks;
   kb.status = ClusterStatus::Drift;
-  kb.storage = {{"InstanceSet", "vm-vmstorage", "mon"}, 3, 3, 2, {"vm-vmstorage-0", "vm-vmstorage-1", "vm-vmstorage-2"}};
+  kb.storage = {
+      {"InstanceSet", "vm-vmstorage", "mon"}, 3, 3, 2, {"vm-vmstorage-0", "vm-vmstorage-1", "vm-vmstorage-2"}};
   kb.warnings = {"vmstorage: 2 of 3 pods ready"};
   ConsumerDrift ins;
   ins.role = Role::Insert;
@@ -84,7 +85,8 @@ inline model::DriftReport ci_sample() {
   broken.layout = Layout::Operator;
   broken.status = ClusterStatus::Error;
   broken.storage = {{"StatefulSet", "vmstorage-vmc", "team-b"}, 2, 0, 0, {"vmstorage-vmc-0", "vmstorage-vmc-1"}};
-  broken.errors = {"pods is forbidden: User \"system:serviceaccount:team-b:ci\" cannot list resource \"pods\" <403>"};
+  broken.errors = {
+      "pods is forbidden: User \"system:serviceaccount:team-b:ci\" cannot list resource \"pods\" <403>"};
 
   DriftReport r;
   r.clusters = {helm, kb, broken};

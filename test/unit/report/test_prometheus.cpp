@@ -22,7 +22,9 @@ std::string metrics(const model::DriftReport &r, bool completed = true) {
 } // namespace
 
 TEST_CASE("render_prometheus: every family once, samples per cluster and role") {
-  CHECK(metrics(test::ci_sample()) == R"x(# HELP vmsync_check_success Whether the last check read every VictoriaMetrics cluster in scope without error.
+  CHECK(
+      metrics(test::ci_sample()) ==
+      R"x(# HELP vmsync_check_success Whether the last check read every VictoriaMetrics cluster in scope without error.
 # TYPE vmsync_check_success gauge
 vmsync_check_success 0
 # HELP vmsync_check_timestamp_seconds When the last check ran, in seconds since the Unix epoch.
@@ -86,7 +88,9 @@ vmsync_source_drift{namespace="mon",cluster="vm",role="vmselect"} 0
 }
 
 TEST_CASE("render_prometheus: a failed check still says so") {
-  CHECK(metrics({}, false) == R"(# HELP vmsync_check_success Whether the last check read every VictoriaMetrics cluster in scope without error.
+  CHECK(
+      metrics({}, false) ==
+      R"(# HELP vmsync_check_success Whether the last check read every VictoriaMetrics cluster in scope without error.
 # TYPE vmsync_check_success gauge
 vmsync_check_success 0
 # HELP vmsync_check_timestamp_seconds When the last check ran, in seconds since the Unix epoch.

@@ -93,8 +93,9 @@ TEST_CASE("push_metrics: the gateway's refusal and an unreachable gateway are er
   } catch (const Error &e) {
     message = e.what();
   }
-  CHECK(message == "pushgateway http://u:<redacted>@gw:9091/metrics/job/vmsync: PUT answered 400 Bad Request: pushed "
-                   "metrics are invalid or inconsistent with existing metrics: collected metric ...");
+  CHECK(message ==
+        "pushgateway http://u:<redacted>@gw:9091/metrics/job/vmsync: PUT answered 400 Bad Request: pushed "
+        "metrics are invalid or inconsistent with existing metrics: collected metric ...");
 
   t.fail = true;
   message.clear();
