@@ -7,7 +7,7 @@ pkgs=(
   clang clang-tidy libclang-rt-14-dev
   mandoc man-db bash-completion zsh fish
   prometheus-pushgateway jq hyperfine curl
-  python3 python3-pytest python3-yaml python3-jsonschema
+  python3 python3-pytest python3-yaml python3-jsonschema python3-pexpect dpkg-dev
   golang-go
 )
 missing=()
