@@ -23,6 +23,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace vmsync::kube {
@@ -321,9 +322,10 @@ struct Client::Impl {
   void authorize(HttpRequest &r) {
     std::string token = config.token;
     if (!config.token_file.empty()) {
-      // Projected service-account tokens rotate: read the file each time (the last good token if it fails).
+      // Projected service-account tokens rotate: read the file each time (the token read at load time if the
+      // file cannot be read now, as client-go's cached file token source does).
       std::string error;
-      if (auto content = text::read_file(config.token_file, error)) {
+      if (auto content = text::read_file(config.token_file, error); content && !text::trim(*content).empty()) {
         token = std::string(text::trim(*content));
         learn_secret(token);
       }
@@ -613,6 +615,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
   struct State {
     ListResult result;
     std::string continue_token;
+    std::set<std::string> tokens_seen; // of this pass; a token seen again would page forever
     int restarts = 0;
     bool done = false;
     std::exception_ptr error;
@@ -649,6 +652,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
                                     target_text("list", q.resource, q.namespace_, "")));
           st.result = ListResult{};
           st.continue_token.clear();
+          st.tokens_seen.clear();
           continue;
         }
         HttpResponse resp = impl_->expect_success(o, t);
@@ -661,6 +665,12 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
           if (auto rv = meta->find("resourceVersion"); rv != meta->end() && rv->is_string())
             st.result.resource_version = rv->get<std::string>();
         }
+        // A server (or a proxy in front of it) that hands out a continue token again would have the list
+        // grow forever; client-go would follow it until the deadline, holding every page.
+        if (!next.empty() && !st.tokens_seen.insert(next).second)
+          throw ParseError(fmt::format("{}: the server sent the same continue token twice, so paging would never "
+                                       "end (a broken server or proxy)",
+                                       target_text("list", q.resource, q.namespace_, "")));
         st.continue_token = next;
         if (next.empty()) st.done = true;
       } catch (const Error &) {
