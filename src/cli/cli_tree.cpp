@@ -16,7 +16,8 @@ std::vector<CLI::Option *> visible_options(CLI::App &app) {
   return named;
 }
 
-bool takes_value(const CLI::Option &opt) { return opt.get_type_size_max() > 0; }
+// A flag is an option that expects 0 values (CLI11 keeps its type size at 1).
+bool takes_value(const CLI::Option &opt) { return opt.get_items_expected_max() > 0; }
 
 std::vector<std::string> choices(CLI::Option &opt) {
   // CLI11 describes a member set as "{a,b,c}" and a mapping as "{a->1,b->2}" (CheckedTransformer adds
