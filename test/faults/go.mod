@@ -1,0 +1,3 @@
+module vmsync/test/faults
+
+go 1.26.0
