@@ -32,6 +32,7 @@ struct CheckOptions {
   std::vector<std::string> files;
   std::vector<std::string> relations;
   std::string timeout = "2m";
+  int chunk_size = 500;
   std::string pushgateway;
 };
 
@@ -110,6 +111,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   check::Scope scope;
   scope.all_namespaces = o.all_namespaces;
   scope.label_selector = o.selector;
+  scope.chunk_size = o.chunk_size;
   scope.clusters = o.clusters;
   for (const auto &r : o.relations) scope.relations.push_back(parse_relation(r));
 
@@ -217,6 +219,9 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("--pushgateway", opts->pushgateway,
                   "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
                   "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");
+  cmd->add_option("--chunk-size", opts->chunk_size, "Objects per list page, as kubectl (0: no paging)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });

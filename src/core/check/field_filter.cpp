@@ -20,6 +20,12 @@ FieldTree FieldTree::only(std::string name, std::vector<FieldTree> children) {
   return t;
 }
 
+FieldTree FieldTree::where(std::string key, std::string value) && {
+  where_key = std::move(key);
+  where_value = std::move(value);
+  return std::move(*this);
+}
+
 namespace {
 
 using Event = nlohmann::json::parse_event_t;
@@ -49,6 +55,15 @@ struct Walk {
     return true;
   }
 
+  // An element of an array whose node keeps only some elements: whether this one is kept.
+  [[nodiscard]] bool end_element(int depth, const nlohmann::json &element) const {
+    const auto d = static_cast<std::size_t>(depth);
+    if (d == 0 || d >= node.size() || !is_array[d - 1] || node[d] == nullptr || node[d]->where_key.empty())
+      return true;
+    const auto it = element.find(node[d]->where_key);
+    return it != element.end() && it->is_string() && it->get_ref<const std::string &>() == node[d]->where_value;
+  }
+
   bool key(int depth, const std::string &k) {
     if (drop_depth >= 0 && depth > drop_depth) return false;
     drop_depth = -1;
@@ -58,7 +73,7 @@ struct Walk {
     if (container == nullptr) return true;
     for (const auto &c : container->children)
       if (c.name == k) {
-        pending = c.all && c.except.empty() && c.children.empty() ? nullptr : &c;
+        pending = c.all && c.except.empty() && c.children.empty() && c.where_key.empty() ? nullptr : &c;
         return true;
       }
     if (container->all &&
@@ -85,7 +100,7 @@ kube::ParseFilter list_filter(std::shared_ptr<const FieldTree> item) {
     case Event::object_start: return walk.start(depth, false);
     case Event::array_start: return walk.start(depth, true);
     case Event::key: return walk.key(depth, parsed.get_ref<const std::string &>());
-    case Event::object_end:
+    case Event::object_end: return walk.end_element(depth, parsed);
     case Event::array_end:
     case Event::value: return true;
     }
@@ -108,7 +123,8 @@ std::shared_ptr<const FieldTree> pod_fields() {
   static const auto tree = std::make_shared<const FieldTree>(T::only(
       "", {T::everything("metadata", {"managedFields"}),
            T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
-           T::only("status", {T::everything("phase"), T::everything("conditions"),
+           T::only("status", {T::everything("phase"),
+                              T::everything("conditions").where("type", "Ready"),
                               T::only("containerStatuses",
                                       {T::everything("name"), T::everything("state"), T::everything("ready"),
                                        T::everything("started"), T::everything("restartCount")})})}));

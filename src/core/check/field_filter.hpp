@@ -6,7 +6,8 @@
 // Approach: nlohmann's parser reports each key with its depth; the filter keeps the key path of the container
 // being parsed and looks it up in a small tree of the fields to keep. A key that is not in the tree is dropped,
 // and every container below it is refused at its start, so the parser does not even build its values. Arrays
-// are transparent: their elements are governed by the array's node.
+// are transparent: their elements are governed by the array's node, which may keep only the elements with a
+// given field value (checked when the element ends).
 #include "vmsync/kube/client.hpp"
 
 #include <initializer_list>
@@ -23,12 +24,16 @@ struct FieldTree {
   bool all = false;
   std::vector<std::string> except;
   std::vector<FieldTree> children;
+  // For an array of objects: only the elements whose field `where_key` is the string `where_value`.
+  std::string where_key, where_value;
 
   // Every field, but `except`ions and the `children`, which are filtered by their own nodes.
   static FieldTree everything(std::string name, std::vector<std::string> except = {},
                               std::vector<FieldTree> children = {});
   // Only the `children`.
   static FieldTree only(std::string name, std::vector<FieldTree> children);
+  // This node, for the elements of an array whose `key` is `value` only (the others are dropped whole).
+  [[nodiscard]] FieldTree where(std::string key, std::string value) &&;
 };
 
 // A filter for list pages: the list's own kind, apiVersion and metadata (continue token, resourceVersion) are
@@ -36,7 +41,7 @@ struct FieldTree {
 kube::ParseFilter list_filter(std::shared_ptr<const FieldTree> item);
 
 // What check and fix read from a Pod: metadata but its managedFields; spec.containers and spec.initContainers
-// with name, command, args, env and envFrom; status.phase, status.conditions and, of each container status,
+// with name, command, args, env and envFrom; status.phase, the Ready condition and, of each container status,
 // name, state, ready, started and restartCount.
 std::shared_ptr<const FieldTree> pod_fields();
 

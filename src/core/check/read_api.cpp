@@ -4,9 +4,10 @@
 //   batch 2: StatefulSets and Deployments in scope (annotations cannot be selected server-side, and the generic
 //            layout is opt-in by annotation), InstanceSets, KubeBlocks Clusters, VMClusters, the pods of each
 //            layout by its labels, and KubeBlocks' env ConfigMaps;
-//   batch 3: for generic consumers only, their pods (by each workload's selector) and the ConfigMaps their
-//            templates reference.
-// Pods and workloads are parsed through field_filters (field_filter.hpp), so only what check and fix read is
+//   batch 3: for generic consumers only, their pods (one selector per namespace and label key set, see
+//            set_selector) and the ConfigMaps their templates reference;
+//   batch 4: only when running pods reference ConfigMaps their templates do not.
+// Pods and workloads are parsed through the filters of field_filter.hpp, so only what check and fix read is
 // ever stored: unrelated workloads in scope cost their bytes on the wire, not their DOM.
 #include "vmsync/check/check.hpp"
 
@@ -15,6 +16,8 @@
 #include "vmsync/kube/client.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <map>
 #include <set>
 
 namespace vmsync::check {
@@ -77,14 +80,27 @@ void run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
   batch.clear();
 }
 
-// Matches "key=value,..." pairs of a workload's spec.selector.matchLabels into a selector string.
-std::string selector_of(const nlohmann::json &workload) {
-  const auto &ml = at_path(workload, {"spec", "selector", "matchLabels"});
-  std::vector<std::pair<std::string, std::string>> pairs;
-  if (ml.is_object())
-    for (const auto &[k, v] : ml.items())
-      if (v.is_string()) pairs.emplace_back(k, v.get<std::string>());
-  return kube::selector(pairs);
+// Label values wanted per key, for workloads whose matchLabels have the same keys.
+using LabelSets = std::map<std::string, std::set<std::string>>;
+
+// One selector for the pods of several workloads of a namespace whose matchLabels have the same keys:
+// "k1 in (a,b),k2=c". It selects the union of their pods and, at most, pods with other combinations of their
+// label values, i.e. of the same family; which workload a pod belongs to is decided by ownership (discover.cpp).
+// So the pods of generic workloads cost one request per namespace and key set, not one per workload.
+std::string set_selector(const LabelSets &sets) {
+  std::vector<std::string> terms;
+  for (const auto &[key, values] : sets) {
+    std::vector<std::pair<std::string, std::string>> each;
+    for (const auto &v : values) each.emplace_back(key, v);
+    if (values.size() == 1) {
+      terms.push_back(kube::selector(each));
+      continue;
+    }
+    std::vector<std::string> vs;
+    for (const auto &pair : each) vs.push_back(kube::selector({pair}).substr(key.size() + 1)); // validated
+    terms.push_back(fmt::format("{} in ({})", key, fmt::join(vs, ",")));
+  }
+  return fmt::format("{}", fmt::join(terms, ","));
 }
 
 void collect_configmap_refs(const nlohmann::json &pod_spec, const std::string &ns,
@@ -152,8 +168,9 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
   }
   run_batch(client, batch, inv);
 
-  // Batch 3: generic consumers (opt-in by annotation or by --relation), their storage, pods and ConfigMaps.
-  std::set<std::pair<std::string, std::string>> selectors; // (namespace, selector) already listed
+  // Batch 3: generic consumers (opt-in by annotation or by --relation): their pods, their storage's pods and the
+  // ConfigMaps their templates reference, all in one round. See set_selector() for how pods are listed.
+  std::map<std::pair<std::string, std::vector<std::string>>, LabelSets> wanted; // (namespace, keys) -> values
   std::set<std::pair<std::string, std::string>> cm_refs;
   auto is_generic_consumer = [&](const nlohmann::json &w) {
     if (!annotation(w, "vmsync.io/storage-workload").empty()) return true;
@@ -164,17 +181,15 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     return false;
   };
   auto pods_of = [&](const nlohmann::json &w) {
-    auto sel = selector_of(w);
-    if (sel.empty()) return;
-    auto key = std::make_pair(meta_namespace(w), sel);
-    if (!selectors.insert(key).second) return;
-    ListQuery q;
-    q.resource = kube::resources::pods;
-    q.namespace_ = key.first;
-    q.options.label_selector = sel;
-    q.options.limit = scope.chunk_size;
-    q.filter = list_filter(pod_fields());
-    batch.push_back({std::move(q), &Inventory::pods});
+    const auto &ml = at_path(w, {"spec", "selector", "matchLabels"});
+    if (!ml.is_object()) return;
+    std::vector<std::string> keys;
+    for (const auto &[k, v] : ml.items())
+      if (v.is_string()) keys.push_back(k);
+    if (keys.empty()) return;
+    auto &sets = wanted[{meta_namespace(w), keys}];
+    for (const auto &[k, v] : ml.items())
+      if (v.is_string()) sets[k].insert(v.get<std::string>());
   };
   std::set<std::pair<std::string, std::string>> storage_refs;
   for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
@@ -191,18 +206,33 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
   }
   for (const auto &sts : inv.statefulsets)
     if (storage_refs.contains({meta_namespace(sts), meta_name(sts)})) pods_of(sts);
+  for (const auto &[where, sets] : wanted) {
+    ListQuery q;
+    q.resource = kube::resources::pods;
+    q.namespace_ = where.first;
+    q.options.label_selector = set_selector(sets);
+    q.options.limit = scope.chunk_size;
+    q.filter = list_filter(pod_fields());
+    batch.push_back({std::move(q), &Inventory::pods});
+  }
+  std::set<std::pair<std::string, std::string>> asked;
+  auto ask_configmaps = [&] {
+    for (const auto &ref : cm_refs) {
+      if (inv.configmap(ref.first, ref.second) != nullptr || !asked.insert(ref).second) continue;
+      ListQuery q;
+      q.resource = kube::resources::configmaps;
+      q.namespace_ = ref.first;
+      q.options.field_selector = "metadata.name=" + ref.second;
+      batch.push_back({std::move(q), &Inventory::configmaps});
+    }
+  };
+  ask_configmaps();
   run_batch(client, batch, inv);
 
-  // ConfigMaps referenced by generic pods (their specs may differ from the template) and templates.
+  // Batch 4, rarely needed: ConfigMaps that only running pods reference (their specs may differ from the
+  // template's).
   for (const auto &p : inv.pods) collect_configmap_refs(at_path(p, {"spec"}), meta_namespace(p), cm_refs);
-  for (const auto &[cm_ns, cm_name] : cm_refs) {
-    if (inv.configmap(cm_ns, cm_name) != nullptr) continue;
-    ListQuery q;
-    q.resource = kube::resources::configmaps;
-    q.namespace_ = cm_ns;
-    q.options.field_selector = "metadata.name=" + cm_name;
-    batch.push_back({std::move(q), &Inventory::configmaps});
-  }
+  ask_configmaps();
   run_batch(client, batch, inv);
   return inv;
 }

@@ -37,7 +37,8 @@ const char *kPodList = R"({
     },
     "status": {
       "phase": "Running", "podIP": "10.0.0.1",
-      "conditions": [{"type": "Ready", "status": "True"}],
+      "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"},
+                     {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}],
       "containerStatuses": [{"name": "vminsert", "image": "x", "imageID": "y", "ready": true, "started": true,
                              "restartCount": 0, "state": {"running": {"startedAt": "2025-01-01T00:00:01Z"}},
                              "lastState": {"terminated": {"exitCode": 1}}}],
@@ -76,7 +77,7 @@ const json kExpected = json::parse(R"({
 
 } // namespace
 
-TEST_CASE("list_filter keeps exactly the pod fields check and fix read") {
+TEST_CASE("list_filter keeps exactly the pod fields check and fix read, and only the Ready condition") {
   CHECK(json::parse(kPodList, list_filter(pod_fields())) == kExpected);
 }
 
@@ -136,4 +137,16 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
                                                     {"name": "vminsert", "args": ["-storageNode=$(A)"],
                                                      "envFrom": [{"configMapRef": {"name": "c"}}]}]}}},
       "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3}}]})json"));
+}
+
+TEST_CASE("FieldTree::where keeps the array elements with the field value, whole or filtered") {
+  const auto tree = std::make_shared<const FieldTree>(FieldTree::only(
+      "", {FieldTree::only("c", {FieldTree::everything("type"), FieldTree::everything("s")}).where("type", "A"),
+           FieldTree::everything("d").where("k", "v")}));
+  const auto got = json::parse(R"({"items": [{"c": [{"type": "B", "s": 1}, {"type": "A", "s": 2, "x": 3}, {"s": 4},
+                                                   {"type": 5}, {"type": "A", "s": [6]}],
+                                             "d": [{"k": "v", "n": {"m": 1}}, {"k": "w"}]}]})",
+                               list_filter(tree));
+  CHECK(got == json::parse(R"({"items": [{"c": [{"type": "A", "s": 2}, {"type": "A", "s": [6]}],
+                                          "d": [{"k": "v", "n": {"m": 1}}]}]})"));
 }
