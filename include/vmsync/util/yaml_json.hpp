@@ -2,6 +2,8 @@
 // YAML documents as nlohmann::json, with YAML 1.2 core-schema typing of plain scalars (so `replicas: 3` is a
 // number and `"3"` a string), for rendered manifests and kubeconfigs.
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -9,5 +11,9 @@ namespace vmsync::util {
 
 // Every document of a multi-document YAML (or JSON) text. Throws ParseError naming `origin` and the line.
 std::vector<nlohmann::json> parse_yaml_documents(std::string_view text, std::string_view origin);
+
+// Where `text` stops being UTF-8, as "line L, column C" (nullopt: valid). YAML and JSON are UTF-8; Go's YAML
+// decoder (kubectl, client-go) refuses anything else, and nlohmann::json cannot write it out again.
+std::optional<std::string> invalid_utf8_at(std::string_view text);
 
 } // namespace vmsync::util

@@ -59,7 +59,10 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
     report.clusters.push_back(std::move(cd));
   }
   // Namespaces we could not read at all still appear, as errors, so a 403 is never mistaken for "nothing here".
-  for (const auto &[ns, err] : inv.namespace_errors) {
+  for (const auto &entry : inv.namespace_errors) {
+    // Not a structured binding: clang before 16 (the fuzz and clang-tidy builds) cannot capture one.
+    const std::string &ns = entry.first;
+    const std::string &err = entry.second;
     bool covered = std::any_of(report.clusters.begin(), report.clusters.end(),
                                [&](const model::ClusterDrift &c) { return c.namespace_ == ns; });
     if (covered) continue;

@@ -94,10 +94,21 @@ void finish_consumer(ClusterSpec &c, ConsumerSpec &cons, const Inventory &inv, c
   c.consumers.push_back(std::move(cons));
 }
 
+// More vmstorage nodes than any real cluster has. Expected lists are built node by node, so an absurd count
+// (a typo, or hostile input) would otherwise cost minutes and gigabytes before saying anything.
+constexpr long long kMaxStorageReplicas = 10000;
+
 void storage_common(ClusterSpec &c, const Inventory &inv, const json &storage, const std::string &kind) {
   c.storage = &storage;
   c.storage_kind = kind;
   c.declared_replicas = int_at(storage, {"spec", "replicas"}, 1);
+  const auto &replicas = at_path(storage, {"spec", "replicas"});
+  if (replicas.is_number() && (replicas.get<double>() < 0 || replicas.get<double>() > kMaxStorageReplicas)) {
+    c.errors.push_back(fmt::format("{} {}/{}: spec.replicas {} is out of range (0 to {})", kind,
+                                   meta_namespace(storage), meta_name(storage), replicas.dump(),
+                                   kMaxStorageReplicas));
+    c.declared_replicas = 0;
+  }
   if (!inv.offline) c.storage_pods = pods_of(inv, storage, kind);
 }
 

@@ -1,5 +1,8 @@
 #include "vmsync/check/inventory.hpp"
 
+#include <cstdint>
+#include <limits>
+
 namespace vmsync::check {
 
 namespace {
@@ -27,7 +30,13 @@ std::string str_at(const nlohmann::json &o, std::initializer_list<const char *> 
 
 int int_at(const nlohmann::json &o, std::initializer_list<const char *> path, int fallback) {
   const auto &v = at_path(o, path);
-  return v.is_number_integer() ? v.get<int>() : fallback;
+  if (!v.is_number_integer()) return fallback;
+  // Out of int range (API integers are int32, hostile input is not): the fallback, never a wrapped value.
+  if (v.is_number_unsigned())
+    return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()) ? v.get<int>()
+                                                                                                   : fallback;
+  const auto i = v.get<std::int64_t>();
+  return i >= std::numeric_limits<int>::min() && i <= std::numeric_limits<int>::max() ? static_cast<int>(i) : fallback;
 }
 
 std::string meta_name(const nlohmann::json &o) { return str_at(o, {"metadata", "name"}); }

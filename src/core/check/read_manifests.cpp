@@ -25,13 +25,15 @@ std::string read_all(std::istream &in) {
   return ss.str();
 }
 
-void add_object(nlohmann::json obj, const std::string &default_ns, Inventory &inv) {
+void add_object(nlohmann::json obj, const std::string &default_ns, const std::string &origin, Inventory &inv) {
   if (!obj.is_object()) return;
   const auto kind = str_at(obj, {"kind"});
   if (kind.ends_with("List") && obj.contains("items") && obj["items"].is_array()) {
-    for (auto &item : obj["items"]) add_object(std::move(item), default_ns, inv);
+    for (auto &item : obj["items"]) add_object(std::move(item), default_ns, origin, inv);
     return;
   }
+  if (auto meta = obj.find("metadata"); meta != obj.end() && !meta->is_object() && !meta->is_null())
+    throw ParseError(fmt::format("{}: {}: metadata is not a mapping", origin, kind.empty() ? "object" : kind));
   if (meta_namespace(obj).empty()) obj["metadata"]["namespace"] = default_ns;
   const auto api = str_at(obj, {"apiVersion"});
   const auto group = api.substr(0, api.find('/'));
@@ -45,7 +47,7 @@ void add_object(nlohmann::json obj, const std::string &default_ns, Inventory &in
 }
 
 void add_text(const std::string &text, const std::string &origin, const std::string &default_ns, Inventory &inv) {
-  for (auto &doc : util::parse_yaml_documents(text, origin)) add_object(std::move(doc), default_ns, inv);
+  for (auto &doc : util::parse_yaml_documents(text, origin)) add_object(std::move(doc), default_ns, origin, inv);
 }
 
 } // namespace

@@ -17,6 +17,7 @@
 #include "text.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/base64.hpp"
+#include "vmsync/util/yaml_json.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -118,6 +119,7 @@ public:
   Kubeconfig parse(const std::string &content) {
     Kubeconfig out;
     out.files.push_back(path_);
+    if (auto at = util::invalid_utf8_at(content)) fail(fmt::format("not valid UTF-8 at {}", *at));
     YAML::Node root;
     try {
       root = YAML::Load(content);

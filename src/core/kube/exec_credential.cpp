@@ -67,8 +67,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     return std::nullopt;
   }
   if (at != s.size()) return std::nullopt;
-  const auto local = sys_days{date} + hours{*h} + minutes{*mi} + seconds{*sec} + fraction;
-  return time_point_cast<system_clock::duration>(local - offset);
+  // In whole seconds first: system_clock counts nanoseconds in 64 bits, which ends in 2262, and plugins do say
+  // "9999-12-31T23:59:59Z" for "never". Beyond its range the time saturates instead of overflowing.
+  const sys_seconds utc = sys_days{date} + hours{*h} + minutes{*mi} + seconds{*sec} - offset;
+  constexpr auto limit = duration_cast<seconds>(system_clock::duration::max()) - seconds{1};
+  if (utc.time_since_epoch() >= limit) return system_clock::time_point::max();
+  if (utc.time_since_epoch() <= -limit) return system_clock::time_point::min();
+  return time_point_cast<system_clock::duration>(utc) + duration_cast<system_clock::duration>(fraction);
 }
 
 ExecCredential parse_exec_credential(std::string_view output, const std::string &api_version,
@@ -125,7 +130,8 @@ std::string exec_info(const ExecConfig &exec, const ClientConfig &config, bool i
     spec["cluster"] = std::move(cluster);
   }
   const nlohmann::json info = {{"apiVersion", exec.api_version}, {"kind", "ExecCredential"}, {"spec", spec}};
-  return info.dump();
+  // Command-line values (--server, ...) need not be UTF-8: replaced as Go's encoding/json would, never thrown.
+  return info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 namespace {

@@ -74,22 +74,48 @@ void scan_vm(std::string_view in, const std::function<void(std::string_view)> &o
     on_text(in.substr(pos));
 }
 
-std::string expand_vm_depth(std::string_view in, const std::map<std::string, std::string> &env, std::size_t depth) {
-  std::string out;
-  scan_vm(
-      in, [&](std::string_view t) { out += t; },
-      [&](std::string_view name) {
-        auto it = env.find(std::string(name));
-        if (it == env.end() || depth == 0) {
-          out += "%{";
-          out += name;
-          out += "}";
-        } else {
-          out += expand_vm_depth(it->second, env, depth - 1);
-        }
-      });
-  return out;
-}
+// Expansions are bounded: a value may name another twice, which names another twice, ... (A=%{B}%{B},
+// B=%{C}%{C}, ...), doubling per level, so forty variables would otherwise take a terabyte (a libFuzzer timeout).
+// Each variable is expanded once per depth (memo), and all expansion work together stops at this many bytes;
+// nothing real comes close (a ConfigMap holds at most 1 MiB). Past it, references stay as written, and the list
+// they are in reads as unparsable entries.
+constexpr std::size_t kMaxExpansion = std::size_t{1} << 20;
+
+struct VmExpansion {
+  const std::map<std::string, std::string> &env;
+  std::map<std::pair<std::string, std::size_t>, std::string> memo; // (name, depth) -> expanded value
+  std::size_t work = 0;                                             // bytes written so far, memo included
+
+  void into(std::string_view in, std::size_t depth, std::string &out) {
+    const auto append = [&](std::string_view t) {
+      out += t;
+      work += t.size();
+    };
+    scan_vm(in, append, [&](std::string_view name) {
+      auto it = env.find(std::string(name));
+      if (it == env.end() || depth == 0 || work > kMaxExpansion) {
+        append("%{");
+        append(name);
+        append("}");
+        return;
+      }
+      const auto key = std::make_pair(it->first, depth - 1);
+      auto m = memo.find(key);
+      if (m == memo.end()) {
+        std::string value;
+        into(it->second, depth - 1, value);
+        m = memo.emplace(key, std::move(value)).first;
+      }
+      if (work + m->second.size() > kMaxExpansion) {
+        append("%{");
+        append(name);
+        append("}");
+      } else {
+        append(m->second);
+      }
+    });
+  }
+};
 
 // Go's strconv.ParseBool, which the flag package uses for "-flag=value" on bool flags.
 std::optional<bool> parse_go_bool(std::string_view v) {
@@ -129,7 +155,8 @@ std::string expand_kubelet(std::string_view input, const std::map<std::string, s
       input, [&](std::string_view t) { out += t; },
       [&](std::string_view name) {
         auto it = env.find(std::string(name));
-        if (it != env.end()) {
+        // Bounded as above (the kubelet expands one level only, but a value may repeat $(A) thousands of times).
+        if (it != env.end() && out.size() + it->second.size() <= kMaxExpansion) {
           out += it->second;
         } else {
           out += "$(";
@@ -147,7 +174,9 @@ std::vector<std::string> kubelet_references(std::string_view input) {
 }
 
 std::string expand_vm_env(std::string_view input, const std::map<std::string, std::string> &env) {
-  return expand_vm_depth(input, env, env.size());
+  std::string out;
+  VmExpansion{env, {}, 0}.into(input, env.size(), out);
+  return out;
 }
 
 std::vector<std::string> vm_env_references(std::string_view input) {

@@ -158,7 +158,10 @@ nlohmann::ordered_json to_json(const model::DriftReport &r) {
                       {"discoveryPods", s.discovery_pods}}}};
 }
 
-void render_json(const model::DriftReport &r, std::ostream &out) { out << to_json(r).dump(2) << '\n'; }
+void render_json(const model::DriftReport &r, std::ostream &out) {
+  // Names from the command line need not be UTF-8 (API and manifest text is): replaced, never thrown.
+  out << to_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+}
 
 void render_yaml(const model::DriftReport &r, std::ostream &out) {
   YAML::Emitter y;

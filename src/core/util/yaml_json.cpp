@@ -2,7 +2,11 @@
 
 #include "vmsync/error.hpp"
 
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <regex>
 #include <yaml-cpp/yaml.h>
@@ -16,6 +20,9 @@ nlohmann::json plain_scalar(const std::string &s) {
   static const std::regex int_re{"[-+]?[0-9]+"};
   static const std::regex float_re{"[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?"};
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  // No number has that many characters worth keeping, and libstdc++'s std::regex recurses per character (a long
+  // scalar would exhaust the stack): keep it as text.
+  if (s.size() > 128) return s;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   if (std::regex_match(s, int_re)) {
@@ -25,7 +32,13 @@ nlohmann::json plain_scalar(const std::string &s) {
     if (ec == std::errc{} && p == s.data() + s.size()) return v;
     return s;
   }
-  if (std::regex_match(s, float_re)) return std::stod(s);
+  if (std::regex_match(s, float_re)) {
+    // Out of double range (1e999): kept as text, as JSON has no infinity (std::stod would throw).
+    errno = 0;
+    const double d = std::strtod(s.c_str(), nullptr);
+    if (errno == ERANGE || !std::isfinite(d)) return s;
+    return d;
+  }
   return s;
 }
 
@@ -51,15 +64,88 @@ nlohmann::json to_json(const YAML::Node &n) {
 
 } // namespace
 
-std::vector<nlohmann::json> parse_yaml_documents(std::string_view text, std::string_view origin) {
-  std::vector<nlohmann::json> out;
-  try {
-    for (const auto &doc : YAML::LoadAll(std::string(text))) {
-      auto j = to_json(doc);
-      if (!j.is_null()) out.push_back(std::move(j));
+std::optional<std::string> invalid_utf8_at(std::string_view text) {
+  // RFC 3629, section 4: by lead byte, how many continuation bytes follow and the range of the first one.
+  struct Form {
+    unsigned char first, last;     // lead byte range
+    std::size_t continuations;
+    unsigned char next_lo, next_hi; // range of the byte after the lead
+  };
+  static constexpr Form forms[] = {{0x00, 0x7F, 0, 0x00, 0x00}, {0xC2, 0xDF, 1, 0x80, 0xBF},
+                                   {0xE0, 0xE0, 2, 0xA0, 0xBF}, {0xE1, 0xEC, 2, 0x80, 0xBF},
+                                   {0xED, 0xED, 2, 0x80, 0x9F}, {0xEE, 0xEF, 2, 0x80, 0xBF},
+                                   {0xF0, 0xF0, 3, 0x90, 0xBF}, {0xF1, 0xF3, 3, 0x80, 0xBF},
+                                   {0xF4, 0xF4, 3, 0x80, 0x8F}};
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  const auto where = [&](std::size_t i) {
+    return fmt::format("line {}, column {}", line, i - line_start + 1);
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const Form *form = nullptr;
+    for (const auto &f : forms)
+      if (c >= f.first && c <= f.last) form = &f;
+    if (form == nullptr || text.size() - i <= form->continuations) return where(i); // bad lead byte, or cut short
+    for (std::size_t k = 1; k <= form->continuations; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      const unsigned char lo = k == 1 ? form->next_lo : 0x80;
+      const unsigned char hi = k == 1 ? form->next_hi : 0xBF;
+      if (b < lo || b > hi) return where(i);
     }
-  } catch (const YAML::Exception &e) {
-    throw ParseError(fmt::format("{}: line {}, column {}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg));
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+    i += form->continuations + 1;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+struct Document {
+  std::string text;
+  std::size_t first_line = 0; // of the whole text, 0-based, for messages
+};
+
+// Documents as kubectl splits them (k8s.io/apimachinery/pkg/util/yaml YAMLReader): at a line that starts with
+// "---" followed by nothing or white space. Each is then parsed on its own with YAML::Load; not with
+// YAML::LoadAll, which in yaml-cpp 0.7 loops forever, allocating, on a stray ',' at block level (",a:" alone;
+// found by fuzzing).
+std::vector<Document> split_documents(std::string_view text) {
+  std::vector<Document> docs(1);
+  std::size_t line = 0;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const auto row = text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
+    text.remove_prefix(row.size());
+    const bool separator =
+        row.starts_with("---") && (row.size() == 3 || std::isspace(static_cast<unsigned char>(row[3])) != 0);
+    ++line;
+    if (separator) {
+      docs.push_back(Document{{}, line});
+      continue;
+    }
+    docs.back().text += row;
+  }
+  return docs;
+}
+
+} // namespace
+
+std::vector<nlohmann::json> parse_yaml_documents(std::string_view text, std::string_view origin) {
+  if (auto at = invalid_utf8_at(text)) throw ParseError(fmt::format("{}: {}: not valid UTF-8", origin, *at));
+  std::vector<nlohmann::json> out;
+  for (const auto &doc : split_documents(text)) {
+    try {
+      auto j = to_json(YAML::Load(doc.text));
+      if (!j.is_null()) out.push_back(std::move(j));
+    } catch (const YAML::Exception &e) {
+      throw ParseError(fmt::format("{}: line {}, column {}: {}", origin,
+                                   static_cast<long long>(doc.first_line) + e.mark.line + 1, e.mark.column + 1,
+                                   e.msg));
+    }
   }
   return out;
 }
