@@ -31,58 +31,83 @@ using Row = std::vector<Cell>;
 
 std::string_view color_of(PodStatus s) {
   switch (s) {
-  case PodStatus::InSync:
-    return kGreen;
-  case PodStatus::Stale:
-    return kRed;
-  case PodStatus::Unknown:
-    return kYellow;
-  case PodStatus::Discovery:
-    break;
+  case PodStatus::InSync: return kGreen;
+  case PodStatus::Stale: return kRed;
+  case PodStatus::Unknown: return kYellow;
+  case PodStatus::Discovery: break;
   }
   return kCyan;
 }
 
 std::string_view color_of(ClusterStatus s) {
   switch (s) {
-  case ClusterStatus::InSync:
-    return kGreen;
-  case ClusterStatus::Drift:
-    return kRed;
-  case ClusterStatus::Unknown:
-    return kYellow;
-  case ClusterStatus::Error:
-    break;
+  case ClusterStatus::InSync: return kGreen;
+  case ClusterStatus::Drift: return kRed;
+  case ClusterStatus::Unknown: return kYellow;
+  case ClusterStatus::Error: break;
   }
   return kBoldRed;
 }
 
 std::string paint(std::string_view text, std::string_view color, bool enabled) {
-  if (!enabled || color.empty())
-    return std::string(text);
+  if (!enabled || color.empty()) return std::string(text);
   return fmt::format("{}{}{}", color, text, kReset);
 }
 
 std::string join(const std::vector<std::string> &v, std::string_view sep, std::string_view none = "-") {
-  if (v.empty())
-    return std::string(none);
+  if (v.empty()) return std::string(none);
   std::string out;
   for (const auto &s : v) {
-    if (!out.empty())
-      out += sep;
+    if (!out.empty()) out += sep;
     out += s;
   }
   return out;
 }
 
+// The addresses of a MISSING or UNEXPECTED cell. In the narrow table an in-cluster address of the cluster's own
+// namespace reads as its first label and port ("vm-vmstorage-3:8400" for
+// "vm-vmstorage-3.vm-vmstorage.monitoring.svc.cluster.local.:8400", or for the short ".monitoring" form), as long
+// as that stays unambiguous within the cell; anything else (another namespace, an IP, an outside name) and -o wide
+// show the address as written.
+std::string addresses(const std::vector<std::string> &v, const std::string &ns, bool wide) {
+  if (wide || v.empty()) return join(v, ",");
+  auto shorten = [&](const std::string &a) -> std::string {
+    const auto colon = a.rfind(':');
+    if (colon == std::string::npos) return a;
+    std::string host = a.substr(0, colon);
+    if (!host.empty() && host.back() == '.') host.pop_back();
+    std::vector<std::string_view> labels;
+    for (std::string_view h = host;;) {
+      const auto dot = h.find('.');
+      labels.push_back(h.substr(0, dot));
+      if (dot == std::string_view::npos) break;
+      h.remove_prefix(dot + 1);
+    }
+    // <pod>.<ns>[.svc...] or <pod>.<service>.<ns>[.svc...]
+    auto ns_at = [&](std::size_t i) {
+      return labels.size() > i && labels[i] == ns && (labels.size() == i + 1 || labels[i + 1] == "svc");
+    };
+    if (labels.size() < 2 || labels[0].empty() || !(ns_at(1) || ns_at(2))) return a;
+    return fmt::format("{}{}", labels[0], a.substr(colon));
+  };
+  std::vector<std::string> shortened;
+  std::set<std::string> seen;
+  for (const auto &a : v) {
+    shortened.push_back(shorten(a));
+    if (!seen.insert(shortened.back()).second)
+      return join(v, ","); // two addresses read the same when shortened: the whole cell as written
+  }
+  return join(shortened, ",");
+}
+
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
 std::string ref(const model::ObjectRef &r) {
-  if (r.kind.empty() && r.name.empty())
-    return "-";
+  if (r.kind.empty() && r.name.empty()) return "-";
   return lower(r.kind) + "/" + r.name;
 }
 
@@ -115,17 +140,14 @@ std::string consumer_status(const model::ConsumerDrift &c, std::string_view &col
 
 Row header(const RenderOptions &o) {
   std::vector<std::string> names;
-  if (o.no_headers)
-    names.push_back("CLUSTER");
+  if (o.no_headers) names.push_back("CLUSTER");
   if (o.summary) {
     names.insert(names.end(), {"ROLE", "WORKLOAD", "STATUS", "PODS", "STALE", "UNKNOWN", "SOURCE-DRIFT", "MISSING",
-                                  "UNEXPECTED"});
-    if (o.wide)
-      names.push_back("SOURCE");
+                               "UNEXPECTED"});
+    if (o.wide) names.push_back("SOURCE");
   } else {
     names.insert(names.end(), {"ROLE", "POD", "STATUS", "MISSING", "UNEXPECTED"});
-    if (o.wide)
-      names.insert(names.end(), {"WORKLOAD", "SOURCE", "EVIDENCE"});
+    if (o.wide) names.insert(names.end(), {"WORKLOAD", "SOURCE", "EVIDENCE"});
   }
   Row r;
   for (auto &n : names)
@@ -162,12 +184,13 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
       r.push_back({std::to_string(consumer.pods.size()), {}});
       r.push_back({std::to_string(stale), {}});
       r.push_back({std::to_string(unknown), {}});
-      r.push_back({!consumer.source.entries ? "?" : consumer.source_drift ? "yes" : "no",
+      r.push_back({!consumer.source.entries ? "?"
+                   : consumer.source_drift  ? "yes"
+                                            : "no",
                    consumer.source_drift ? kRed : std::string_view{}});
-      r.push_back({join(missing, ","), {}});
-      r.push_back({join(unexpected, ","), {}});
-      if (o.wide)
-        r.push_back({source, {}});
+      r.push_back({addresses(missing, c.namespace_, o.wide), {}});
+      r.push_back({addresses(unexpected, c.namespace_, o.wide), {}});
+      if (o.wide) r.push_back({source, {}});
       rows.push_back(std::move(r));
       continue;
     }
@@ -177,8 +200,8 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
       r.push_back({role, {}});
       r.push_back({p.name, {}});
       r.push_back({std::string(model::to_string(p.status)), color_of(p.status)});
-      r.push_back({unknown_list ? "?" : join(p.missing, ","), {}});
-      r.push_back({unknown_list ? "?" : join(p.unexpected, ","), {}});
+      r.push_back({unknown_list ? "?" : addresses(p.missing, c.namespace_, o.wide), {}});
+      r.push_back({unknown_list ? "?" : addresses(p.unexpected, c.namespace_, o.wide), {}});
       if (o.wide) {
         r.push_back({ref(consumer.workload), {}});
         r.push_back({source, {}});
@@ -206,12 +229,10 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
     if (consumer.source_drift) {
       std::string what = consumer.source.description.empty() ? "source" : consumer.source.description;
       std::vector<std::string> parts;
-      if (!consumer.source_missing.empty())
-        parts.push_back("missing " + join(consumer.source_missing, ","));
+      if (!consumer.source_missing.empty()) parts.push_back("missing " + join(consumer.source_missing, ","));
       if (!consumer.source_unexpected.empty())
         parts.push_back("unexpected " + join(consumer.source_unexpected, ","));
-      if (parts.empty())
-        parts.push_back("has duplicate or empty entries");
+      if (parts.empty()) parts.push_back("has duplicate or empty entries");
       notes.push_back(fmt::format("{}: {} is wrong: {}", who, what, join(parts, "; ")));
     }
     if (!consumer.duplicates.empty())
@@ -226,11 +247,11 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
 
 std::string cluster_line(const model::ClusterDrift &c, bool color) {
   const auto &s = c.storage;
-  std::string line = fmt::format("{}   {}   {}   storage {} ready {}/{}", cluster_ref(c), model::to_string(c.layout),
-                                 paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload),
-                                 s.ready_pods, s.declared_replicas);
-  if (s.existing_pods != s.declared_replicas)
-    line += fmt::format(", {} pods exist", s.existing_pods);
+  std::string line =
+      fmt::format("{}   {}   {}   storage {} ready {}/{}", cluster_ref(c), model::to_string(c.layout),
+                  paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload), s.ready_pods,
+                  s.declared_replicas);
+  if (s.existing_pods != s.declared_replicas) line += fmt::format(", {} pods exist", s.existing_pods);
   return line;
 }
 
@@ -252,15 +273,11 @@ void print_row(std::ostream &out, const Row &r, const std::vector<std::size_t> &
 std::string summary_line(const model::Summary &s) {
   std::string line = fmt::format("{} cluster{}: {} in sync, {} drifted", s.clusters, s.clusters == 1 ? "" : "s",
                                  s.in_sync, s.drifted);
-  if (s.unknown > 0)
-    line += fmt::format(", {} unknown", s.unknown);
-  if (s.errors > 0)
-    line += fmt::format(", {} failed", s.errors);
+  if (s.unknown > 0) line += fmt::format(", {} unknown", s.unknown);
+  if (s.errors > 0) line += fmt::format(", {} failed", s.errors);
   line += fmt::format("; {} of {} pod{} stale", s.stale_pods, s.pods, s.pods == 1 ? "" : "s");
-  if (s.unknown_pods > 0)
-    line += fmt::format(", {} unknown", s.unknown_pods);
-  if (s.discovery_pods > 0)
-    line += fmt::format(", {} using discovery", s.discovery_pods);
+  if (s.unknown_pods > 0) line += fmt::format(", {} unknown", s.unknown_pods);
+  if (s.discovery_pods > 0) line += fmt::format(", {} using discovery", s.discovery_pods);
   return line;
 }
 
@@ -272,8 +289,7 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
     for (std::size_t i = 0; i < row.size(); ++i)
       widths[i] = std::max(widths[i], row[i].text.size());
   };
-  if (!o.no_headers)
-    widen(head);
+  if (!o.no_headers) widen(head);
   for (const auto &c : r.clusters) {
     groups.push_back(rows_of(c, o));
     for (const auto &row : groups.back())
@@ -288,8 +304,7 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
   }
   for (std::size_t i = 0; i < r.clusters.size(); ++i) {
     const auto &c = r.clusters[i];
-    if (i > 0)
-      out << '\n';
+    if (i > 0) out << '\n';
     out << cluster_line(c, o.color) << '\n';
     if (!groups[i].empty()) {
       print_row(out, head, widths, "  ", false);
@@ -299,8 +314,7 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
     for (const auto &n : notes_of(c))
       out << "  " << n << '\n';
   }
-  if (!r.clusters.empty())
-    out << '\n';
+  if (!r.clusters.empty()) out << '\n';
   out << summary_line(r.summary) << '\n';
 }
 

@@ -30,7 +30,8 @@ model::DriftReport small_report() {
   d.source.kind = model::ListSource::Kind::Unknown;
   d.expected = {"vmstorage-0.vmstorage:8401", "vmstorage-1.vmstorage:8401"};
   d.mixed_spellings = true;
-  d.spelling_variants = {{"vmstorage-0.vmstorage.mon:8401", {"vmstorage-0.vmstorage.mon:8401", "vmstorage-0.vmstorage:8401"}}};
+  d.spelling_variants = {
+      {"vmstorage-0.vmstorage.mon:8401", {"vmstorage-0.vmstorage.mon:8401", "vmstorage-0.vmstorage:8401"}}};
   model::PodDrift a;
   a.name = "vmselect-a";
   a.status = model::PodStatus::Stale;
@@ -202,18 +203,14 @@ TEST_CASE("render yaml: the same tree as json") {
         j.push_back(to_json(v));
       return j;
     }
-    case YAML::NodeType::Null:
-      return nullptr;
-    default:
-      break;
+    case YAML::NodeType::Null: return nullptr;
+    default: break;
     }
     const auto s = n.as<std::string>();
     if (n.Tag() == "!") // quoted: always a string
       return s;
-    if (s == "true" || s == "false")
-      return s == "true";
-    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)
-      return std::stoi(s);
+    if (s == "true" || s == "false") return s == "true";
+    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) return std::stoi(s);
     return s;
   };
   CHECK(to_json(YAML::Load(text)) == nlohmann::json::parse(kSmallJson));
@@ -352,8 +349,8 @@ TEST_CASE("summary_line") {
 // There is no JSON Schema validator for C++ in Debian, so python3-jsonschema does the validation; the case is
 // skipped (with a message) where it is not installed.
 TEST_CASE("render json: output validates against docs/report-schema.json") {
-  const std::filesystem::path schema = std::filesystem::path(VMSYNC_TEST_DATA) / ".." / ".." / "docs" /
-                                       "report-schema.json";
+  const std::filesystem::path schema =
+      std::filesystem::path(VMSYNC_TEST_DATA) / ".." / ".." / "docs" / "report-schema.json";
   REQUIRE(std::filesystem::exists(schema));
   std::ifstream in(schema);
   const auto parsed = nlohmann::json::parse(in, nullptr, false);
@@ -364,8 +361,8 @@ TEST_CASE("render json: output validates against docs/report-schema.json") {
     MESSAGE("python3-jsonschema not installed: schema validation skipped");
     return;
   }
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("vmsync-schema-" + std::to_string(std::random_device{}()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vmsync-schema-" + std::to_string(std::random_device{}()));
   std::filesystem::create_directories(dir);
   RenderOptions o;
   o.format = Format::Json;
@@ -386,4 +383,25 @@ TEST_CASE("render json: output validates against docs/report-schema.json") {
   const int rc = std::system(cmd.c_str());
   std::filesystem::remove_all(dir);
   CHECK(rc == 0);
+}
+
+TEST_CASE("render table: addresses of the cluster's own namespace read as pod and port, unless ambiguous") {
+  auto r = small_report();
+  auto &pod = r.clusters[0].consumers[0].pods[0];
+  pod.missing = {"vmstorage-1.vmstorage.mon.svc.cluster.local.:8401", "vmstorage-2.mon:8401",
+                 "vmstorage-3.vmstorage.mon.svc:8401"};
+  pod.unexpected = {"vmstorage-9.vmstorage.other.svc:8401", "10.0.0.7:8401",
+                    "vmstorage-8.vmstorage.mon.example.com:8401"};
+  auto text = rendered(r, table());
+  CHECK(text.find(
+            "   vmstorage-1:8401,vmstorage-2:8401,vmstorage-3:8401   "
+            "vmstorage-9.vmstorage.other.svc:8401,10.0.0.7:8401,vmstorage-8.vmstorage.mon.example.com:8401\n") !=
+        std::string::npos);
+  // -o wide: as written.
+  CHECK(rendered(r, table(true)).find("vmstorage-1.vmstorage.mon.svc.cluster.local.:8401,vmstorage-2.mon:8401,") !=
+        std::string::npos);
+  // Two spellings that would read the same: the cell as written.
+  pod.missing = {"vmstorage-1.vmstorage.mon.svc:8401", "vmstorage-1.mon:8401"};
+  text = rendered(r, table());
+  CHECK(text.find("   vmstorage-1.vmstorage.mon.svc:8401,vmstorage-1.mon:8401   ") != std::string::npos);
 }
