@@ -180,7 +180,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
       }
       std::cout << doc.dump(2) << "\n";
     } else {
-      fix::render_plan_text(plan, std::cout);
+      fix::render_plan_text(plan, std::cout, g.verbosity > 0);
       if (o.dry_run == "server")
         std::cout << fmt::format("server dry run (dryRun=All): {} of {} request{} accepted\n", server.size() - refused,
                                  server.size(), server.size() == 1 ? "" : "s");
@@ -197,7 +197,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   }
 
   // Step 4: nothing to do touches nothing.
-  if (!json_out) fix::render_plan_text(plan, std::cout);
+  if (!json_out) fix::render_plan_text(plan, std::cout, g.verbosity > 0);
   std::cout.flush();
   if (plan.step_count() == 0) {
     if (json_out) std::cout << fix::plan_to_json(plan).dump(2) << "\n";

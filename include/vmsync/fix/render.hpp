@@ -18,8 +18,9 @@ nlohmann::ordered_json step_to_json(const Step &s);
 // steps: [{action, target{apiVersion, kind, namespace, name}, patchType, body, reason, role, canary, ...}]}]}
 nlohmann::ordered_json plan_to_json(const Plan &p);
 
-// One line per step, then its reason and request body, grouped per cluster.
-void render_plan_text(const Plan &p, std::ostream &out);
+// One line per step, then its reason, grouped per cluster; with `bodies`, each request's body (or precondition)
+// too, else one closing line saying where to see them.
+void render_plan_text(const Plan &p, std::ostream &out, bool bodies);
 
 // "patch-template Deployment mon/vminsert" for progress lines and failure reports.
 std::string describe(const Step &s);

@@ -54,14 +54,16 @@ nlohmann::ordered_json plan_to_json(const Plan &p) {
     cj["warnings"] = c.warnings;
     cj["errors"] = c.errors;
     cj["steps"] = nlohmann::ordered_json::array();
-    for (const auto &s : c.steps) cj["steps"].push_back(step_to_json(s));
+    for (const auto &s : c.steps)
+      cj["steps"].push_back(step_to_json(s));
     doc["clusters"].push_back(std::move(cj));
   }
   return doc;
 }
 
-void render_plan_text(const Plan &p, std::ostream &out) {
+void render_plan_text(const Plan &p, std::ostream &out, bool bodies) {
   std::size_t n = 0;
+  bool requests = false;
   for (const auto &c : p.clusters) {
     const auto name = c.name.empty() ? c.namespace_ : fmt::format("{}/{}", c.namespace_, c.name);
     if (c.nothing_to_do()) {
@@ -70,21 +72,30 @@ void render_plan_text(const Plan &p, std::ostream &out) {
     }
     out << fmt::format("{} ({}): {} step{}\n", name, model::to_string(c.layout), c.steps.size(),
                        c.steps.size() == 1 ? "" : "s");
-    for (const auto &e : c.errors) out << "  error: " << e << "\n";
-    for (const auto &r : c.refusals) out << "  refused: " << r << "\n";
-    for (const auto &w : c.warnings) out << "  warning: " << w << "\n";
+    for (const auto &e : c.errors)
+      out << "  error: " << e << "\n";
+    for (const auto &r : c.refusals)
+      out << "  refused: " << r << "\n";
+    for (const auto &w : c.warnings)
+      out << "  warning: " << w << "\n";
     for (const auto &s : c.steps) {
       ++n;
       std::string flags = std::string(model::to_string(s.role));
       if (s.canary) flags += ", canary";
       out << fmt::format("  {:>2}. {} [{}]\n", n, describe(s), flags);
       out << fmt::format("      {}\n", s.action == Action::Wait ? "until " + s.until : s.reason);
-      if (s.patch_type) out << fmt::format("      {} patch: {}\n", to_string(*s.patch_type), s.body.dump());
-      else if (s.action == Action::CreateOpsRequest) out << fmt::format("      body: {}\n", s.body.dump());
-      else if (s.action == Action::DeletePod) out << fmt::format("      precondition: uid {}\n", s.uid_precondition);
+      requests = requests || s.action != Action::Wait;
+      if (!bodies) continue;
+      if (s.patch_type)
+        out << fmt::format("      {} patch: {}\n", to_string(*s.patch_type), s.body.dump());
+      else if (s.action == Action::CreateOpsRequest)
+        out << fmt::format("      body: {}\n", s.body.dump());
+      else if (s.action == Action::DeletePod)
+        out << fmt::format("      precondition: uid {}\n", s.uid_precondition);
     }
   }
   if (p.clusters.empty()) out << "No VictoriaMetrics clusters found.\n";
+  if (requests && !bodies) out << "(the request body of each step: -v, or -o json)\n";
 }
 
 } // namespace vmsync::fix
