@@ -86,7 +86,7 @@ struct Walk {
 
 } // namespace
 
-kube::ParseFilter list_filter(std::shared_ptr<const FieldTree> item) {
+kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item) {
   auto items = std::make_shared<FieldTree>(*item);
   items->name = "items";
   auto root = std::make_shared<const FieldTree>(FieldTree::only(

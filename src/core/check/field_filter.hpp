@@ -38,7 +38,7 @@ struct FieldTree {
 
 // A filter for list pages: the list's own kind, apiVersion and metadata (continue token, resourceVersion) are
 // kept, and each element of `items` is reduced to `item`. Each call returns a filter with fresh state.
-kube::ParseFilter list_filter(std::shared_ptr<const FieldTree> item);
+kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item);
 
 // What check and fix read from a Pod: metadata but its managedFields; spec.containers and spec.initContainers
 // with name, command, args, env and envFrom; status.phase, the Ready condition and, of each container status,

@@ -27,11 +27,14 @@ namespace {
 using kube::ListQuery;
 using kube::Resource;
 
+// std::string constants can only throw std::bad_alloc, while the program loads, where nothing could recover.
+// NOLINTBEGIN(cert-err58-cpp)
 const Resource kInstanceSetV1{"workloads.kubeblocks.io", "v1", "instancesets", "InstanceSet", true};
 const Resource kInstanceSetV1alpha1{"workloads.kubeblocks.io", "v1alpha1", "instancesets", "InstanceSet", true};
 const Resource kKbClusterV1{"apps.kubeblocks.io", "v1", "clusters", "Cluster", true};
 const Resource kKbClusterV1alpha1{"apps.kubeblocks.io", "v1alpha1", "clusters", "Cluster", true};
 const Resource kVMCluster{"operator.victoriametrics.com", "v1beta1", "vmclusters", "VMCluster", true};
+// NOLINTEND(cert-err58-cpp)
 
 constexpr const char *kHelmPods = "app.kubernetes.io/name=victoria-metrics-cluster";
 constexpr const char *kOperatorPods = "app.kubernetes.io/name in (vmstorage,vminsert,vmselect),managed-by=vm-operator";
@@ -97,6 +100,7 @@ std::string set_selector(const LabelSets &sets) {
       continue;
     }
     std::vector<std::string> vs;
+    vs.reserve(each.size());
     for (const auto &pair : each) vs.push_back(kube::selector({pair}).substr(key.size() + 1)); // validated
     terms.push_back(fmt::format("{} in ({})", key, fmt::join(vs, ",")));
   }

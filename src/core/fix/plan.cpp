@@ -448,7 +448,7 @@ Step make_wait(const Work &w, WaitFor what, std::string until) {
   return s;
 }
 
-void add_pod_deletions(Context &ctx, const Work &w, std::vector<const json *> pods, bool first_is_canary,
+void add_pod_deletions(Context &ctx, const Work &w, const std::vector<const json *> &pods, bool first_is_canary,
                        const std::string &why) {
   std::vector<std::string> uids;
   for (const auto *p : w.spec->pods) uids.push_back(str_at(*p, {"metadata", "uid"}));
@@ -861,7 +861,10 @@ Plan make_plan(const check::Inventory &inv, const check::Scope &scope, const Fix
                const std::vector<json> &opsrequests) {
   Plan plan;
   for (const auto &c : check::discover_clusters(inv, scope)) plan.clusters.push_back(plan_cluster(c, inv, options, opsrequests));
-  for (const auto &[ns, err] : inv.namespace_errors) {
+  for (const auto &entry : inv.namespace_errors) {
+    // Not a structured binding: clang before 16 (the clang-tidy build) cannot capture one in a lambda.
+    const std::string &ns = entry.first;
+    const std::string &err = entry.second;
     bool covered = std::any_of(plan.clusters.begin(), plan.clusters.end(),
                                [&](const ClusterPlan &c) { return c.namespace_ == ns; });
     if (covered) continue;
