@@ -490,6 +490,9 @@ struct Client::Impl {
             } else if (may_retry) {
               error = std::make_exception_ptr(
                   TransferError(e.failure(), fmt::format("{} (gave up after {} attempts)", e.what(), s.attempts)));
+            } else if (!s.call.idempotent && e.request_sent()) {
+              error = std::make_exception_ptr(TransferError(
+                  e.failure(), fmt::format("{} (not sent again: the server may have acted on it)", e.what())));
             }
           } catch (const std::exception &e) {
             log(6, fmt::format("{} {} failed: {}", to_string(req.method), url(req.path), e.what()));

@@ -3,6 +3,13 @@
 // with PIPEWAIT so that requests started together wait for the first connection and multiplex over it instead
 // of each opening their own. Every handle and list is owned by RAII, every setopt is checked.
 //
+// Writes (POST, PUT, PATCH, DELETE) go on a connection of their own, closed after use. libcurl sends a request
+// again by itself, on a new connection and whatever its method, when a reused connection dies before any byte of
+// the answer arrived (up to 5 times, unseen by us). The server may have acted on it by then: a PATCH resent
+// blindly is the unsafe retry the client (client.cpp) refuses to make. On a fresh connection libcurl does not
+// retry, so the failure reaches the client, which knows the method and does not send it again. Reads keep the
+// shared connection; libcurl's resends of a GET are harmless and bounded.
+//
 // tls-server-name: curl 7.88 has no option to verify (and send as SNI) a name other than the URL's host. So when
 // it is set, the URL carries the TLS name, CURLOPT_CONNECT_TO sends the connection to the real host and port,
 // and an explicit Host header keeps the real authority, which is exactly what Go's tls.Config.ServerName does:
@@ -378,6 +385,10 @@ std::unique_ptr<CurlTransport::Transfer> CurlTransport::prepare(HttpRequest requ
   if (!proxy_.empty()) setopt(h, CURLOPT_PROXY, proxy_.c_str(), "CURLOPT_PROXY");
   if (no_proxy_) setopt(h, CURLOPT_NOPROXY, no_proxy_->c_str(), "CURLOPT_NOPROXY");
 
+  if (t->request.method != Method::Get) {
+    setopt(h, CURLOPT_FRESH_CONNECT, 1L, "CURLOPT_FRESH_CONNECT");
+    setopt(h, CURLOPT_FORBID_REUSE, 1L, "CURLOPT_FORBID_REUSE");
+  }
   switch (t->request.method) {
   case Method::Get: setopt(h, CURLOPT_HTTPGET, 1L, "CURLOPT_HTTPGET"); break;
   case Method::Post: setopt(h, CURLOPT_POST, 1L, "CURLOPT_POST"); break;

@@ -502,8 +502,15 @@ TEST_CASE("Client: transport failures before sending are retried for any method,
 
   Harness b(script({fail(TransferFailure::Broken, "POST x: connection broken: reset")}));
   CHECK_THROWS_WITH_AS(b.client->create(resources::configmaps, "vm", json::object(), DryRun::None),
-                       "POST x: connection broken: reset", TransferError);
+                       "POST x: connection broken: reset (not sent again: the server may have acted on it)",
+                       TransferError);
   CHECK(b.transport->sent.size() == 1);
+
+  Harness t(script({fail(TransferFailure::Timeout, "PATCH x timed out after 2s")}));
+  CHECK_THROWS_WITH_AS(
+      t.client->patch(resources::configmaps, "vm", "cm", PatchType::Merge, json::object(), DryRun::None),
+      "PATCH x timed out after 2s (not sent again: the server may have acted on it)", TransferError);
+  CHECK(t.transport->sent.size() == 1);
 
   Harness g(script({fail(TransferFailure::Broken, "GET x: connection broken: reset"), respond(200)}));
   g.client->get(resources::pods, "vm", "p");

@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Serves on 127.0.0.1 until destroyed. "/slow" answers after 5 s (or at shutdown); anything else gets a JSON
+// Serves on 127.0.0.1 until destroyed. "/slow" answers after 5 s (or at shutdown); "/hangup" closes the
+// connection without an answer, as a server that died after reading the request; anything else gets a JSON
 // echo of the request. Connections are kept alive.
 class LoopbackServer {
 public:
@@ -55,6 +56,7 @@ public:
 
   [[nodiscard]] std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
   [[nodiscard]] int accepted() const { return accepted_.load(); }
+  [[nodiscard]] int hangups() const { return hangups_.load(); }
 
 private:
   void accept_loop() {
@@ -108,6 +110,11 @@ private:
       const std::string method = request_line.substr(0, request_line.find(' '));
       const std::string path =
           request_line.substr(method.size() + 1, request_line.rfind(' ') - method.size() - 1);
+      if (path == "/hangup") {
+        ++hangups_;
+        ::shutdown(fd, SHUT_RDWR);
+        return;
+      }
       if (path == "/slow") {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait_for(lock, 5s, [this] { return stopping_; });
@@ -132,6 +139,7 @@ private:
   std::vector<int> connections_;
   std::vector<std::thread> handlers_;
   std::atomic<int> accepted_{0};
+  std::atomic<int> hangups_{0};
 };
 
 ClientConfig config_for(const std::string &server) {
@@ -148,7 +156,7 @@ HttpRequest get(std::string path) {
 
 } // namespace
 
-TEST_CASE("curl transport: requests and answers, one connection reused across calls") {
+TEST_CASE("curl transport: requests and answers, one connection reused across reads, one per write") {
   LoopbackServer server;
   auto transport = make_curl_transport(config_for(server.url()));
   HttpRequest post;
@@ -168,13 +176,39 @@ TEST_CASE("curl transport: requests and answers, one connection reused across ca
   CHECK(echo["headers"].contains("accept-encoding"));
   CHECK_FALSE(echo["headers"].contains("expect"));
 
+  CHECK(server.accepted() == 1);
+
   CHECK(transport->send(get("/missing")).status == 404); // a status is an answer, not a failure
   CHECK(transport->send(get("/again")).status == 200);
+  CHECK(server.accepted() == 2); // the write's connection was not kept
+  CHECK(transport->send(post).status == 200);
+  CHECK(transport->send(get("/more")).status == 200);
   const auto stats = transport->stats();
-  CHECK(stats.requests == 3);
-  CHECK(stats.connections == 1);
-  CHECK(server.accepted() == 1);
+  CHECK(stats.requests == 5);
+  CHECK(stats.connections == 3); // reads share one; each write had its own
+  CHECK(server.accepted() == 3);
   CHECK(stats.bytes_received > 0);
+}
+
+TEST_CASE("curl transport: a write whose connection dies unanswered is not sent again") {
+  // libcurl resends a request, whatever its method, when a reused connection dies before any answer; a PATCH
+  // the server may have applied must reach the client as a failure instead.
+  LoopbackServer server;
+  auto transport = make_curl_transport(config_for(server.url()));
+  CHECK(transport->send(get("/warm")).status == 200); // a connection to reuse
+  HttpRequest patch;
+  patch.method = Method::Patch;
+  patch.path = "/hangup";
+  patch.body = "{}";
+  try {
+    (void)transport->send(patch);
+    FAIL("the hang-up is a failure");
+  } catch (const TransferError &e) {
+    CHECK(e.failure() == TransferFailure::Broken);
+    CHECK(e.request_sent());
+    CHECK(std::string(e.what()).rfind("PATCH " + server.url() + "/hangup: connection broken: ", 0) == 0);
+  }
+  CHECK(server.hangups() == 1);
 }
 
 TEST_CASE("curl transport: send_all returns one result per request, in order") {
