@@ -114,11 +114,15 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+// What a request carried to authenticate, so that a 403 for "system:anonymous" can say that the server ignored
+// the credentials (rather than ask for RBAC grants to anonymous).
+enum class SentCredentials { None, BasicAuth, Other };
+
 // One line describing an API failure: what was asked, what the server said, and what to do. `server` names the
 // API server in the 401 message (empty: "the server"). Quoted server text is redacted and cut to one line.
 std::string describe_api_error(int status, const std::string &verb, const Resource &r, const std::string &ns,
                                const std::string &name, const std::string &status_body,
-                               const std::string &server = {});
+                               const std::string &server = {}, SentCredentials sent = SentCredentials::None);
 
 // The URL path of a resource: collection when `name` is empty, all namespaces when `ns` is empty.
 std::string resource_path(const Resource &r, const std::string &ns, const std::string &name = {});

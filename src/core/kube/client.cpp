@@ -171,11 +171,13 @@ std::string truncated(std::string_view s, std::size_t max) {
 } // namespace
 
 std::string describe_api_error(int status, const std::string &verb, const Resource &r, const std::string &ns,
-                               const std::string &name, const std::string &status_body, const std::string &server) {
+                               const std::string &name, const std::string &status_body, const std::string &server,
+                               SentCredentials sent) {
   const std::string target = target_text(verb, r, ns, name);
+  const std::string server_name = server.empty() ? std::string("the server") : server;
   if (status == 401)
     return fmt::format("credentials rejected by {}: token expired or invalid (refresh your kubeconfig credentials)",
-                       server.empty() ? std::string("the server") : server);
+                       server_name);
 
   std::string reason;
   std::string message;
@@ -201,7 +203,22 @@ std::string describe_api_error(int status, const std::string &verb, const Resour
   } else {
     switch (status) {
     case 403:
-      said = with("forbidden", after(message, "is forbidden: "));
+      // Credentials sent, yet the server answers for "system:anonymous": no authenticator accepted them, and it
+      // fell back to anonymous access. Granting RBAC to anonymous would be the wrong remedy.
+      if (sent != SentCredentials::None && message.find("User \"system:anonymous\"") != std::string::npos) {
+        if (sent == SentCredentials::BasicAuth)
+          return fmt::format("credentials rejected by {}: it ignored the username and password and treated the "
+                             "request as anonymous (Kubernetes API servers do not accept basic authentication "
+                             "since 1.19; use a token, a client certificate or an exec plugin)",
+                             server_name);
+        return fmt::format("credentials rejected by {}: it did not recognise them and treated the request as "
+                           "anonymous (check the token or client certificate of the kubeconfig user)",
+                           server_name);
+      }
+      message = after(message, "is forbidden: ");
+      // Non-resource paths ("/apis/group/version") are refused as "forbidden: User ... cannot get path ...".
+      if (message.rfind("forbidden: ", 0) == 0) message.erase(0, std::string_view("forbidden: ").size());
+      said = with("forbidden", message);
       hint = fmt::format("grant {} on {}, see deploy/rbac", verb, r.plural.empty() ? r.api_version() : qualified(r));
       break;
     case 404:
@@ -305,6 +322,14 @@ struct Client::Impl {
   [[nodiscard]] bool uses_static_credentials() const {
     return !config.token.empty() || !config.token_file.empty() || !config.username.empty() ||
            !config.password.empty() || !config.client_cert_pem.empty();
+  }
+
+  // What authorize() sends (in its order of preference), and the client certificate, for error messages.
+  [[nodiscard]] SentCredentials sent_credentials() const {
+    if (!config.token.empty() || !config.token_file.empty()) return SentCredentials::Other;
+    if (!config.username.empty() || !config.password.empty()) return SentCredentials::BasicAuth;
+    if (!config.client_cert_pem.empty() || exec) return SentCredentials::Other;
+    return SentCredentials::None;
   }
 
   // Every secret this client has sent, for redact(): the configured ones and those read or obtained since.
@@ -533,7 +558,8 @@ struct Client::Impl {
   }
 
   [[noreturn]] void throw_api_error(const Target &t, const HttpResponse &resp, const std::string &note) const {
-    std::string message = describe_api_error(resp.status, t.verb, t.resource, t.ns, t.name, resp.body, config.server);
+    std::string message = describe_api_error(resp.status, t.verb, t.resource, t.ns, t.name, resp.body,
+                                             config.server, sent_credentials());
     if (!note.empty()) message += fmt::format(" ({})", note);
     const auto j = nlohmann::json::parse(resp.body, nullptr, false);
     std::string reason = !j.is_discarded() && j.is_object() ? j.value("reason", "") : "";

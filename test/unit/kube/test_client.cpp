@@ -195,6 +195,36 @@ TEST_CASE("describe_api_error: 403 names the missing permission") {
         "cluster scope (grant list on namespaces, see deploy/rbac)");
 }
 
+TEST_CASE("describe_api_error: 403 for a non-resource path says forbidden once") {
+  const std::string body =
+      R"({"kind":"Status","message":"forbidden: User \"u\" cannot get path \"/apis/apps/v1\"","code":403})";
+  CHECK(describe_api_error(403, "get", Resource{"apps", "v1", "", "", false}, "", "", body) ==
+        "cannot get the API apps/v1: forbidden: User \"u\" cannot get path \"/apis/apps/v1\" (grant get on "
+        "apps/v1, see deploy/rbac)");
+}
+
+TEST_CASE("describe_api_error: 403 for system:anonymous after sending credentials says they were ignored") {
+  const std::string anonymous = R"({"kind":"Status","message":"forbidden: User \"system:anonymous\" cannot get )"
+                                R"(path \"/apis/apps/v1\"","reason":"Forbidden","code":403})";
+  const Resource api{"apps", "v1", "", "", false};
+  const std::string server = "https://127.0.0.1:6443";
+  CHECK(describe_api_error(403, "get", api, "", "", anonymous, server, SentCredentials::BasicAuth) ==
+        "credentials rejected by https://127.0.0.1:6443: it ignored the username and password and treated the "
+        "request as anonymous (Kubernetes API servers do not accept basic authentication since 1.19; use a token, "
+        "a client certificate or an exec plugin)");
+  CHECK(describe_api_error(403, "get", api, "", "", anonymous, "", SentCredentials::Other) ==
+        "credentials rejected by the server: it did not recognise them and treated the request as anonymous "
+        "(check the token or client certificate of the kubeconfig user)");
+  // Nothing sent: anonymous is who we are, and the grant is what is missing.
+  CHECK(describe_api_error(403, "get", api, "", "", anonymous) ==
+        "cannot get the API apps/v1: forbidden: User \"system:anonymous\" cannot get path \"/apis/apps/v1\" "
+        "(grant get on apps/v1, see deploy/rbac)");
+  // Credentials accepted, permission missing: the usual RBAC hint.
+  CHECK(describe_api_error(403, "list", resources::statefulsets, "x", "", status_body("forbidden.json"), "",
+                           SentCredentials::BasicAuth)
+            .find("(grant list on statefulsets.apps, see deploy/rbac)") != std::string::npos);
+}
+
 TEST_CASE("describe_api_error: 401 names the server") {
   CHECK(describe_api_error(401, "list", resources::pods, "vm", "", status_body("unauthorized.json"),
                            "https://127.0.0.1:6443") ==
