@@ -1,0 +1,184 @@
+"""vmsync fix through the fault-injecting proxy, and interrupted by SIGTERM between steps.
+
+Contract: a fault either costs a bounded retry (fix then heals the cluster: exit 0, check agrees), or fix stops
+cleanly: exit 2, a `vmsync: error:` line naming the step or request and the fault, the steps applied and not
+applied listed, never a crash or a sanitizer report, never past --timeout. Whatever it stopped at, the cluster
+holds exactly the steps it reported (a step is reported as it starts, so the last one may or may not have
+reached the server when the fault hit it), and a second fix, without faults, completes the repair.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import VMSYNC, run_vmsync
+from test_faults import INTERNAL, FaultProxy, SLACK, cp, plane  # noqa: F401
+
+HELM = "vm-victoria-metrics-cluster"
+SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|Segmentation")
+
+
+def has_fix():
+    return "fix" in run_vmsync("--help").out
+
+
+pytestmark = pytest.mark.skipif(not has_fix(), reason="this vmsync has no fix subcommand")
+
+
+@pytest.fixture(scope="module")
+def proxy(cp):
+    p = FaultProxy(cp)
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def drifted(cp, proxy):
+    """A helm cluster scaled from 2 to 3 vmstorage nodes behind its consumers' backs."""
+    proxy.rules()
+    ns = cp.new_namespace("ffx")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    cp.drift("helm", ns, "vm", 3)
+    r = proxy.vmsync("check", "-n", ns, "-o", "json")
+    assert r.rc == 1, r
+    return ns
+
+
+def storage_args(cp, ns, role):
+    d = cp.get("-n", ns, "deployment", f"{HELM}-{role}")
+    args = d["spec"]["template"]["spec"]["containers"][0]["args"]
+    return [a for a in args if "storageNode" in a]
+
+
+def fix(proxy, ns, *extra, timeout=600):
+    t0 = time.monotonic()
+    r = run_vmsync("fix", "-n", ns, "--yes", "--timeout", "4m", *extra, kubeconfig=proxy.kubeconfig, timeout=timeout)
+    r.elapsed = time.monotonic() - t0
+    assert not SANITIZER.search(r.err), r
+    assert INTERNAL not in r.err, r
+    return r
+
+
+def assert_heals(cp, proxy, ns):
+    """A second fix without faults completes the repair, and check agrees."""
+    proxy.rules()
+    r = fix(proxy, ns, "--lock-wait", "90s")
+    assert r.rc == 0, r
+    r = proxy.vmsync("check", "-n", ns, "-o", "json")
+    assert r.rc == 0, r
+    for role in ("vminsert", "vmselect"):
+        assert len(storage_args(cp, ns, role)) == 3, "one --storageNode per node, all three"
+
+
+def assert_clean_stop(r, *patterns):
+    assert r.rc == 2, r
+    errors = [l for l in r.err.splitlines() if l.startswith("vmsync: error: ")]
+    assert errors, r
+    assert any(all(re.search(p, l, re.I) for p in patterns) for l in errors), f"no error matches {patterns}\n{r}"
+
+
+@pytest.mark.parametrize("rule", [
+    {"fault": "status", "status": 429, "retryAfter": "1", "method": "PATCH", "times": 2},
+    {"fault": "status", "status": 503, "method": "GET", "path": "/pods$", "times": 3},
+    {"fault": "reset", "method": "GET", "path": "/deployments", "times": 1},
+    {"fault": "latency", "delay": "500ms"},
+], ids=["429-on-patch", "503-on-list", "reset-on-get", "latency"])
+def test_fix_succeeds_through_retries(cp, proxy, drifted, rule):
+    proxy.rules(rule)
+    r = fix(proxy, drifted)
+    assert r.rc == 0, r
+    assert proxy.fired(rule["fault"]), "the fault was injected"
+    r = proxy.vmsync("check", "-n", drifted)
+    assert r.rc == 0, r
+
+
+@pytest.mark.parametrize("rule,said", [
+    ({"fault": "status", "status": 503, "method": "PATCH", "times": 1}, r"patch .*service unavailable"),
+    ({"fault": "status", "status": 500, "method": "PATCH", "times": 1}, r"patch .*internal error"),
+    ({"fault": "reset", "method": "PATCH", "times": 1},
+     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$"),
+    ({"fault": "truncate", "method": "PATCH", "times": 1, "bytes": 20},
+     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$"),
+], ids=["503-on-patch", "500-on-patch", "reset-on-patch", "truncated-patch-answer"])
+def test_fix_stops_cleanly_on_a_write_it_cannot_retry(cp, proxy, drifted, rule, said):
+    """A PATCH the server may have acted on is not sent again blindly: fix stops, says which and why."""
+    proxy.rules(rule)
+    r = fix(proxy, drifted)
+    assert_clean_stop(r, said)
+    # Sent once, by vmsync and by libcurl alike (libcurl resends on a dead reused connection by itself).
+    assert len([e for e in proxy.log() if e["method"] == "PATCH"]) == 1, proxy.log()
+    assert "\n  not applied:\n" in r.err, r
+    if "\n  applied:\n" in r.err:  # steps before the failed one went through: say how to finish
+        assert "running `vmsync fix` again resumes from the live state" in r.err, r
+    assert_heals(cp, proxy, drifted)
+
+
+def test_fix_stalled_poll_stops_within_timeout(cp, proxy, drifted):
+    proxy.rules({"fault": "stall", "method": "GET", "path": "/pods$", "after": 4, "bytes": 10, "delay": "1h"})
+    r = fix(proxy, drifted, "--request-timeout", "3s")
+    assert_clean_stop(r, r"GET https://\S+/pods\?", r"timed out after 3s")
+    assert_heals(cp, proxy, drifted)
+
+
+def test_fix_tls_breaks_mid_run(cp, proxy, drifted):
+    """The connection dies after the first write and every new one fails its handshake."""
+    proxy.rules({"fault": "reset", "method": "GET", "path": "/pods$", "after": 2, "times": 1},
+                {"fault": "tls-garbage"})
+    r = fix(proxy, drifted)
+    assert_clean_stop(r, r"TLS handshake with https://\S+ failed|cannot connect to https://")
+    assert r.elapsed < 4 * 60 + 120 + SLACK
+    assert_heals(cp, proxy, drifted)
+
+
+def reported_steps(stderr, ns):
+    """The steps fix said it started, in order: lines "<ns>/<cluster>: <step>"."""
+    return [l.split(": ", 1)[1] for l in stderr.splitlines() if l.startswith(f"{ns}/vm: ")]
+
+
+@pytest.mark.parametrize("after_steps", [1, 2])
+def test_sigterm_between_steps(cp, proxy, drifted, after_steps):
+    ns = drifted
+    proxy.rules()
+    plan = run_vmsync("fix", "-n", ns, "--dry-run=client", "-o", "json", kubeconfig=proxy.kubeconfig)
+    assert plan.rc == 1, plan
+    steps = [s for s in plan.json()["clusters"][0]["steps"] if s["action"] != "wait"]
+    assert len(steps) >= after_steps
+    before = {role: storage_args(cp, ns, role) for role in ("vminsert", "vmselect")}
+
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env["NO_COLOR"] = "1"
+    p = subprocess.Popen([VMSYNC, "--kubeconfig", proxy.kubeconfig, "fix", "-n", ns, "--yes", "--timeout", "4m"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen = []
+    err_lines = []
+    while len(seen) < after_steps:
+        line = p.stderr.readline()
+        if not line:
+            break
+        err_lines.append(line)
+        if line.startswith(f"{ns}/vm: "):
+            seen.append(line)
+    time.sleep(1.0)  # between steps: the step reported last has been sent (or is being waited on)
+    p.send_signal(signal.SIGTERM)
+    out, rest = p.communicate(timeout=120)
+    stderr = "".join(err_lines) + rest
+    assert not SANITIZER.search(stderr), stderr
+    assert p.returncode in (2, -signal.SIGTERM, 128 + signal.SIGTERM), (p.returncode, stderr)
+    reported = reported_steps(stderr, ns)
+    assert len(reported) >= after_steps, stderr
+
+    # Exactly the reported steps are applied: a consumer whose patch was reported has the repaired template (or
+    # its patch was in flight), one whose patch was not reported is untouched.
+    for role in ("vminsert", "vmselect"):
+        now = storage_args(cp, ns, role)
+        patched = any(f"{HELM}-{role}" in s and s.startswith("patch") for s in reported)
+        if not patched:
+            assert now == before[role], f"{role} changed without being reported\n{stderr}"
+        elif now == before[role]:
+            last = reported[-1]
+            assert f"{HELM}-{role}" in last, f"{role}: reported patch not applied and not the last step\n{stderr}"
+    assert_heals(cp, proxy, ns)
