@@ -162,7 +162,12 @@ def test_sigterm_between_steps(cp, proxy, drifted, after_steps):
         err_lines.append(line)
         if line.startswith(f"{ns}/vm: "):
             seen.append(line)
-    time.sleep(1.0)  # between steps: the step reported last has been sent (or is being waited on)
+    # Hold every later read for 5s, so that fix is surely still running (waiting on the step reported last,
+    # which has been sent or is being sent) when the signal comes: on an idle machine the test cluster rolls
+    # out so fast that fix could otherwise finish within the second, and there would be nothing to interrupt.
+    proxy.rules({"fault": "latency", "delay": "5s", "method": "GET"})
+    time.sleep(1.0)
+    assert p.poll() is None, "fix ended before it could be interrupted"
     p.send_signal(signal.SIGTERM)
     out, rest = p.communicate(timeout=120)
     stderr = "".join(err_lines) + rest

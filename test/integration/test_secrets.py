@@ -143,11 +143,13 @@ def test_no_secret_in_any_output(cp, secrets, cluster_ns, auth):
         assert r.rc in (0, 1, 2), r
         if args[0] == "check" and "-A" in args:
             # Every namespace: the control plane is shared with other tests, whose deliberately broken clusters
-            # make the exit code 2. That the credentials work shows in our cluster's entry: read, and drifted.
+            # make the exit code 2. That the credentials work shows in our cluster's entry: read, and not in
+            # sync. Unknown is as good as Drift here: when a pod started in the same second as its ConfigMap
+            # changed, vmsync rightly cannot tell which list it runs with (a race of the fixture).
             ours = [c for c in r.json()["clusters"] if c["namespace"] == cluster_ns]
-            assert [c["status"] for c in ours] == ["Drift"], r
+            assert len(ours) == 1 and ours[0]["status"] in ("Drift", "Unknown"), r
         elif args[0] == "check" and "no-such-cluster" not in args:
-            assert r.rc == 1, r  # the credentials work: the drift is seen
+            assert r.rc == 1, r  # the credentials work: the drift (or, by the race above, Unknown) is seen
         s.assert_clean(r, f"{auth}: vmsync {' '.join(args)}")
 
 
