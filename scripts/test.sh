@@ -16,7 +16,7 @@ cd "$root"
 stages=${VMSYNC_TEST_STAGES:-"unit cluster integration"}
 has() { [[ " $stages " == *" $1 "* ]]; }
 # The integration test files run by default (each passed on the development machine before it was listed here).
-VMSYNC_INTEGRATION_TESTS=${VMSYNC_INTEGRATION_TESTS:-"test_check.py test_access.py test_fix.py test_deploy.py test_ship_completion.py test_ship_pushgateway.py test_ship_reports.py"}
+VMSYNC_INTEGRATION_TESTS=${VMSYNC_INTEGRATION_TESTS:-"test_check.py test_access.py test_fix.py test_deploy.py test_ship_completion.py test_ship_pushgateway.py test_ship_reports.py test_faults.py test_faults_bad_input.py test_faults_fix.py test_secrets.py"}
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "dependencies"
