@@ -39,6 +39,11 @@ void register_man(CLI::App &app, Action &action);        // hidden: __man (cmd_m
 inline constexpr std::string_view kCompleteCommand = "__complete";
 int complete(CLI::App &root, const std::vector<std::string> &words);
 
+// The --relation option of check and fix: one syntax (check::parse_relation), one help text.
+inline constexpr std::string_view kRelationHelp =
+    "A one-off generic relation: consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]"
+    "[,port=N][,service=NAME][,exclude=1;3] (repeatable)";
+
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);
 bool stdout_is_terminal();

@@ -36,37 +36,6 @@ struct CheckOptions {
   std::string pushgateway;
 };
 
-// "consumer=deployment/vminsert,storage=statefulset/vmstorage,role=vminsert,port=8400,service=svc,exclude=1;3"
-check::Relation parse_relation(const std::string &text) {
-  check::Relation r;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto comma = text.find(',', pos);
-    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? text.size() : comma + 1;
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      throw UsageError(fmt::format("--relation \"{}\": \"{}\" is not key=value", text, item));
-    auto key = item.substr(0, eq), value = item.substr(eq + 1);
-    if (key == "consumer") r.consumer = value;
-    else if (key == "storage") r.storage = value;
-    else if (key == "role") r.role = value;
-    else if (key == "port") r.port = value;
-    else if (key == "service") r.service = value;
-    else if (key == "exclude") {
-      std::replace(value.begin(), value.end(), ';', ',');
-      r.exclude = check::parse_ordinals_text(value);
-    } else
-      throw UsageError(fmt::format("--relation: unknown key \"{}\" (consumer, storage, role, port, service, exclude)",
-                                   key));
-  }
-  if (r.consumer.empty() || r.storage.empty())
-    throw UsageError(fmt::format("--relation \"{}\": needs consumer=<kind>/<name> and storage=<kind>/<name>", text));
-  if (!r.role.empty() && r.role != "vminsert" && r.role != "vmselect")
-    throw UsageError(fmt::format("--relation: role \"{}\" must be vminsert or vmselect", r.role));
-  return r;
-}
-
 report::Format parse_format(const std::string &o, bool &wide) {
   wide = false;
   if (o == "table") return report::Format::Table;
@@ -113,7 +82,8 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   scope.label_selector = o.selector;
   scope.chunk_size = o.chunk_size;
   scope.clusters = o.clusters;
-  for (const auto &r : o.relations) scope.relations.push_back(parse_relation(r));
+  for (const auto &r : o.relations)
+    scope.relations.push_back(check::parse_relation(r));
 
   // Step 1-2: read the inventory, from manifests or from the API.
   check::Inventory inv;
@@ -213,9 +183,7 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("--exit-zero", opts->exit_zero, "Exit 0 even when drift is found (for cron jobs); errors still exit 2");
   cmd->add_option("-f,--filename", opts->files,
                   "Check rendered manifests instead of the cluster: a file, a directory or - for stdin (repeatable)");
-  cmd->add_option("--relation", opts->relations,
-                  "A one-off generic relation: consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]"
-                  "[,port=N][,service=NAME][,exclude=1;3] (repeatable)");
+  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
   cmd->add_option("--pushgateway", opts->pushgateway,
                   "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
                   "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");

@@ -27,6 +27,7 @@ struct FixCliOptions {
   std::vector<std::string> clusters;
   bool all_namespaces = false;
   std::string selector;
+  std::vector<std::string> relations;
   std::string dry_run; // "", "server", "client"
   std::string output = "text";
   bool yes = false;
@@ -127,6 +128,9 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   fo.force_owned = o.force_owned;
   if (o.restart == "delete-pods") fo.restart = fix::RestartMode::DeletePods;
   else if (o.restart != "auto") throw UsageError(fmt::format("--restart={}: must be auto or delete-pods", o.restart));
+  std::vector<check::Relation> relations; // parsed before connecting: a typo needs no server
+  for (const auto &r : o.relations)
+    relations.push_back(check::parse_relation(r));
   fix::ApplyOptions ao;
   ao.timeout = util::parse_duration(o.timeout, "--timeout");
   ao.lock_wait = util::parse_duration(o.lock_wait, "--lock-wait");
@@ -143,6 +147,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   scope.all_namespaces = o.all_namespaces;
   scope.label_selector = o.selector;
   scope.clusters = o.clusters;
+  scope.relations = relations;
 
   // Step 2: read and plan.
   auto state = fix::read_state(*session.client, scope);
@@ -278,6 +283,7 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Fix clusters in every namespace (ignores -n)");
   cmd->add_option("-l,--selector", opts->selector,
                   "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
+  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
   cmd->add_flag("--dry-run{server}", opts->dry_run,
                 "Print the plan and change nothing: server (the default) sends every request with dryRun=All, "
                 "client sends none; use --dry-run=client");

@@ -238,6 +238,39 @@ def test_generic_configmap_only_pods_stale(plane_for):
         assert cp.get("configmap", "-n", ns, n)["metadata"]["resourceVersion"] == rv
 
 
+def test_fix_with_relation_on_the_command_line(plane_for):
+    """A generic layout without the vmsync.io annotations: --relation names it for one run, as check takes it."""
+    cp = plane_for("generic")
+    ns = cp.new_namespace("fixrel")
+    deploy_and_drift(cp, "generic", ns, 3, 4)
+    for d in ("vm-vminsert", "vm-vmselect"):
+        cp.kubectl("-n", ns, "annotate", "deployment", d, "vmsync.io/storage-workload-", "vmsync.io/role-")
+    # Unannotated, the consumers are not found at all: nothing to fix.
+    snap = settled_snapshot(cp, ns)
+    r = vmsync_ok(cp, "fix", "-n", ns, "--yes")
+    time.sleep(1)
+    assert snapshot(cp, ns) == snap, r
+    rel = ["--relation", "consumer=deployment/vm-vminsert,storage=statefulset/vm-vmstorage,role=vminsert",
+           "--relation=consumer=deployment/vm-vmselect,storage=statefulset/vm-vmstorage,role=vmselect"]
+    r = vmsync_ok(cp, "fix", "-n", ns, *rel, "--dry-run=server", "-o", "json", rc=(1,))
+    (cluster,) = r.json()["clusters"]
+    steps = cluster["steps"]
+    assert [s["action"] for s in steps if s["action"] != "wait"] == [
+        "patch-configmap", "restart-rollout", "patch-configmap", "restart-rollout"], steps
+    assert [s["role"] for s in steps][0] == "vmselect"  # nodes were added: vmselect first
+    assert all(s["serverDryRun"] == {"accepted": True} for s in steps if s["action"] != "wait"), steps
+    r = vmsync_ok(cp, "fix", "-n", ns, *rel, "--yes")
+    assert "verify: 1 cluster: 1 in sync" in r.out, r
+    assert cp.vmsync("check", "-n", ns, *rel).rc == 0
+    assert_serving(cp, ns, "generic", 4)
+    # The same syntax errors as check, before any request (the server here does not exist).
+    for cmd in ("check", "fix"):
+        r = run_vmsync("--server", "https://127.0.0.1:9", cmd, "--relation", "consumer=deployment/vm-vminsert")
+        assert r.rc == 2, r
+        assert r.err == ('vmsync: error: --relation "consumer=deployment/vm-vminsert": needs consumer=<kind>/<name> '
+                         "and storage=<kind>/<name>\n"), r
+
+
 def test_operator_owned_refused_without_force_owned(plane_for):
     cp = plane_for("operator")
     ns = cp.new_namespace("fixo")

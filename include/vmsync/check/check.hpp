@@ -31,6 +31,10 @@ struct Scope {
   int chunk_size = 500; // list page size (limit), as kubectl --chunk-size
 };
 
+// The --relation syntax of check and fix: "consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]
+// [,port=N][,service=NAME][,exclude=1;3]"; throws UsageError naming the text.
+Relation parse_relation(const std::string &text);
+
 // "0,3, 5" -> {0,3,5}; throws ParseError naming the text.
 std::vector<int> parse_ordinals_text(const std::string &text);
 

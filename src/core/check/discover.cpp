@@ -387,6 +387,44 @@ std::vector<int> parse_ordinals_text(const std::string &text) {
   return out;
 }
 
+// "consumer=deployment/vminsert,storage=statefulset/vmstorage,role=vminsert,port=8400,service=svc,exclude=1;3"
+// (';' separates ordinals because ',' separates keys).
+Relation parse_relation(const std::string &text) {
+  Relation r;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    auto eq = item.find('=');
+    if (eq == std::string::npos)
+      throw UsageError(fmt::format("--relation \"{}\": \"{}\" is not key=value", text, item));
+    auto key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "consumer")
+      r.consumer = value;
+    else if (key == "storage")
+      r.storage = value;
+    else if (key == "role")
+      r.role = value;
+    else if (key == "port")
+      r.port = value;
+    else if (key == "service")
+      r.service = value;
+    else if (key == "exclude") {
+      std::replace(value.begin(), value.end(), ';', ',');
+      r.exclude = parse_ordinals_text(value);
+    } else
+      throw UsageError(
+          fmt::format("--relation: unknown key \"{}\" (consumer, storage, role, port, service, exclude)", key));
+  }
+  if (r.consumer.empty() || r.storage.empty())
+    throw UsageError(
+        fmt::format("--relation \"{}\": needs consumer=<kind>/<name> and storage=<kind>/<name>", text));
+  if (!r.role.empty() && r.role != "vminsert" && r.role != "vmselect")
+    throw UsageError(fmt::format("--relation: role \"{}\" must be vminsert or vmselect", r.role));
+  return r;
+}
+
 bool pod_is_terminating(const json &pod) { return !at_path(pod, {"metadata", "deletionTimestamp"}).is_null(); }
 
 bool pod_is_ready(const json &pod) {

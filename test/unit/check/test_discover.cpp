@@ -95,6 +95,35 @@ TEST_CASE("parse_ordinals_text") {
   CHECK_THROWS_AS(parse_ordinals_text("-1"), ParseError);
 }
 
+TEST_CASE("parse_relation") {
+  auto r = parse_relation("consumer=deployment/vminsert,storage=statefulset/vmstorage,role=vminsert,port=8410,"
+                          "service=vmstorage-hl,exclude=1;3");
+  CHECK(r.consumer == "deployment/vminsert");
+  CHECK(r.storage == "statefulset/vmstorage");
+  CHECK(r.role == "vminsert");
+  CHECK(r.port == "8410");
+  CHECK(r.service == "vmstorage-hl");
+  CHECK(r.exclude == std::vector<int>{1, 3});
+  auto minimal = parse_relation("storage=statefulset/s,consumer=statefulset/c");
+  CHECK(minimal.consumer == "statefulset/c");
+  CHECK(minimal.role.empty());
+  CHECK(minimal.exclude.empty());
+  CHECK_THROWS_WITH_AS(parse_relation("consumer=deployment/vminsert"),
+                       "--relation \"consumer=deployment/vminsert\": needs consumer=<kind>/<name> and "
+                       "storage=<kind>/<name>",
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_relation("consumer=d/a,storage=s/b,role=vmstorage"),
+                       "--relation: role \"vmstorage\" must be vminsert or vmselect", UsageError);
+  CHECK_THROWS_WITH_AS(parse_relation("consumer=d/a,storage"),
+                       "--relation \"consumer=d/a,storage\": \"storage\" is "
+                       "not key=value",
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_relation("consumer=d/a,storage=s/b,colour=red"),
+                       "--relation: unknown key \"colour\" (consumer, storage, role, port, service, exclude)",
+                       UsageError);
+  CHECK_THROWS_AS(parse_relation("consumer=d/a,storage=s/b,exclude=1;x"), ParseError);
+}
+
 TEST_CASE("helm layout: expected list follows declared replicas, not existing pods") {
   Inventory inv;
   inv.statefulsets.push_back(helm_sts("mon", 3));
