@@ -37,7 +37,7 @@ run $vmsync check
 say "kcp fixture drift --storage 5   # vmstorage scaled behind the consumers' backs"
 $kcp fixture drift -n "$ns" --layout "$layout" --name vm --storage 5 --update-configmap | tail -1
 run $vmsync check
-run $vmsync fix --dry-run
+run $vmsync fix --dry-run=server
 run $vmsync fix --yes
 run $vmsync check
 say "kcp flags   # what one vminsert pod really runs with, read from its /metrics"

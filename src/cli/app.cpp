@@ -1,4 +1,5 @@
 #include "app.hpp"
+#include "cli_tree.hpp"
 
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
@@ -25,6 +26,32 @@ bool use_color(Color c) {
   if (no_color != nullptr && *no_color != '\0') return false;
   return stdout_is_terminal();
 }
+
+namespace {
+
+// CLI11's help, except that a flag with an optional value reads as kubectl writes it: CLI11 would show the
+// default value in braces ("--dry-run{client}"), which no one can type.
+class HelpFormatter final : public CLI::Formatter {
+public:
+  std::string make_option_name(const CLI::Option *opt, bool is_positional) const override {
+    if (is_positional || opt->get_fnames().empty()) return CLI::Formatter::make_option_name(opt, is_positional);
+    auto names = tree::spellings(*opt);
+    // choices() reads the validators through CLI11's non-const accessors; nothing is changed.
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+    names.back() += tree::optional_value(const_cast<CLI::Option &>(*opt));
+    std::string out;
+    for (const auto &n : names)
+      out += (out.empty() ? "" : ",") + n;
+    return out;
+  }
+  // The choices are in the name already; CLI11 would repeat them as a type (":{none,client,server}").
+  std::string make_option_opts(const CLI::Option *opt) const override {
+    if (!opt->nonpositional() || opt->get_fnames().empty()) return CLI::Formatter::make_option_opts(opt);
+    return {};
+  }
+};
+
+} // namespace
 
 void add_global_flags(CLI::App &app, GlobalOptions &g) {
   auto &k = g.kube;
@@ -61,6 +88,7 @@ int run(int argc, char **argv) {
   CLI::App app{"vmsync finds and repairs stale vmstorage lists in VictoriaMetrics clusters on Kubernetes.",
                "vmsync"};
   app.require_subcommand(1);
+  app.formatter(std::make_shared<HelpFormatter>()); // before the subcommands: they copy it
   app.fallthrough(); // global flags also after the subcommand, as kubectl takes them
   app.set_version_flag("--version", [] { return fmt::format("vmsync {} ({})", version(), git_commit()); });
   GlobalOptions global;

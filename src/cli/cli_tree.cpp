@@ -51,6 +51,16 @@ std::vector<std::string> choices(CLI::Option &opt) {
   return out;
 }
 
+std::string optional_value(CLI::Option &opt) {
+  if (takes_value(opt) || opt.get_fnames().empty()) return {};
+  const auto c = choices(opt);
+  if (c.empty()) return "[=VALUE]";
+  std::string out = "[=";
+  for (std::size_t i = 0; i < c.size(); ++i)
+    out += (i == 0 ? "" : "|") + c[i];
+  return out + "]";
+}
+
 std::vector<std::string> spellings(const CLI::Option &opt) {
   std::vector<std::string> out;
   for (const auto &s : opt.get_snames())

@@ -21,6 +21,11 @@ bool takes_value(const CLI::Option &opt);
 // ("{table,wide,json}" -> table, wide, json); empty when any value goes.
 std::vector<std::string> choices(CLI::Option &opt);
 
+// For a flag whose value is optional, as kubectl's --dry-run[=none|client|server] (a CLI11 flag with a default
+// value: `--dry-run` alone gives the default, `--dry-run=server` another value, and the next word is never its
+// value): "[=none|client|server]" (its choices, else "[=VALUE]"). Empty for every other option.
+std::string optional_value(CLI::Option &opt);
+
 // "-o, --output" as the user types them: short names first, then long ones; a positional gives its name.
 std::vector<std::string> spellings(const CLI::Option &opt);
 

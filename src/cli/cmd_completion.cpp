@@ -231,7 +231,8 @@ Answer answer(CLI::App &root, const std::vector<std::string> &words) {
   if (!p.options_ended && current.starts_with("--") && current.find('=') != std::string::npos) {
     const auto name = current.substr(0, current.find('='));
     auto *opt = tree::find_option(*p.app, name);
-    if (opt == nullptr || !tree::takes_value(*opt)) return {};
+    // A value after '=': of an option, or of a flag whose value is optional (--dry-run=server).
+    if (opt == nullptr || (!tree::takes_value(*opt) && tree::optional_value(*opt).empty())) return {};
     Answer a = values_of(*opt, p);
     for (auto &c : a.items)
       c.value = name + "=" + c.value;

@@ -1,4 +1,4 @@
-// vmsync fix: connect, read, plan, show the plan (and with --dry-run=server have the API server check every
+// vmsync fix: connect, read, plan, show the plan (--dry-run; with --dry-run=server the API server checks every
 // request), confirm, apply under a Lease per cluster with progress, verify with a fresh check, exit by the
 // verified state (0 healed or nothing to do, 1 drift remains, 2 error).
 #include "app.hpp"
@@ -28,7 +28,7 @@ struct FixCliOptions {
   bool all_namespaces = false;
   std::string selector;
   std::vector<std::string> relations;
-  std::string dry_run; // "", "server", "client"
+  std::string dry_run = "none"; // --dry-run[=none|client|server], as kubectl
   std::string output = "text";
   bool yes = false;
   bool force = false;
@@ -86,6 +86,17 @@ std::string holder_identity() {
   return fmt::format("{}-{}", host, getpid());
 }
 
+// kubectl's --dry-run: none applies; client prints the plan and sends nothing; server also sends every request
+// with dryRun=All, so admission and RBAC judge it. `--dry-run` alone is client, as in kubectl.
+enum class DryRun { None, Client, Server };
+
+DryRun parse_dry_run(const std::string &text) {
+  if (text == "none") return DryRun::None;
+  if (text == "client") return DryRun::Client;
+  if (text == "server") return DryRun::Server;
+  throw UsageError(fmt::format("--dry-run={}: must be none, client or server", text));
+}
+
 bool confirm(std::size_t steps, std::size_t clusters) {
   fmt::print("Apply these {} step{} to {} cluster{}? [y/N] ", steps, steps == 1 ? "" : "s", clusters,
              clusters == 1 ? "" : "s");
@@ -121,8 +132,7 @@ void print_step_list(const char *title, const std::vector<fix::Step> &steps) {
 
 int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   if (o.output != "text" && o.output != "json") throw UsageError(fmt::format("-o {}: unknown output format (text, json)", o.output));
-  if (!o.dry_run.empty() && o.dry_run != "server" && o.dry_run != "client")
-    throw UsageError(fmt::format("--dry-run={}: must be server or client", o.dry_run));
+  const DryRun dry_run = parse_dry_run(o.dry_run);
   fix::FixOptions fo;
   fo.force = o.force;
   fo.force_owned = o.force_owned;
@@ -161,15 +171,15 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   }
 
   // Step 3: dry run: show the plan; on the server, every request with dryRun=All.
-  if (!o.dry_run.empty()) {
+  if (dry_run != DryRun::None) {
     std::vector<fix::DryRunOutcome> server;
-    if (o.dry_run == "server") server = fix::server_dry_run(*session.client, plan);
+    if (dry_run == DryRun::Server) server = fix::server_dry_run(*session.client, plan);
     std::size_t refused = 0;
     for (const auto &r : server)
       if (!r.error.empty()) ++refused;
     if (json_out) {
       auto doc = fix::plan_to_json(plan);
-      if (o.dry_run == "server") {
+      if (dry_run == DryRun::Server) {
         // Attach each server verdict to its step (steps are unique by action and target within a cluster run).
         std::size_t k = 0;
         for (auto &c : doc["clusters"])
@@ -186,7 +196,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
       std::cout << doc.dump(2) << "\n";
     } else {
       fix::render_plan_text(plan, std::cout, g.verbosity > 0);
-      if (o.dry_run == "server")
+      if (dry_run == DryRun::Server)
         std::cout << fmt::format("server dry run (dryRun=All): {} of {} request{} accepted\n", server.size() - refused,
                                  server.size(), server.size() == 1 ? "" : "s");
       else
@@ -284,9 +294,11 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("-l,--selector", opts->selector,
                   "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
   cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
-  cmd->add_flag("--dry-run{server}", opts->dry_run,
-                "Print the plan and change nothing: server (the default) sends every request with dryRun=All, "
-                "client sends none; use --dry-run=client");
+  cmd->add_flag(
+         "--dry-run{client}", opts->dry_run,
+         "Print the plan and change nothing, as kubectl: client (--dry-run alone) sends nothing; server also "
+         "sends every request with dryRun=All, so admission and RBAC are checked; none applies the plan")
+      ->check(CLI::IsMember({"none", "client", "server"}));
   cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation (never asked without a terminal)");
   cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a consumer is paused or mid-rollout");

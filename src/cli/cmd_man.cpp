@@ -134,6 +134,8 @@ void option_item(CLI::Option &opt, std::ostream &out) {
     for (const auto &s : tree::spellings(opt))
       names.push_back("\\fB" + literal(s) + "\\fR");
     out << join(names, ", ");
+    if (auto v = tree::optional_value(opt); !v.empty())
+      out << "[=\\fI" << literal(v.substr(2, v.size() - 3)) << "\\fR]";
     if (auto v = value_name(opt); !v.empty())
       out << " \\fI" << literal(v) << "\\fR" << (repeatable(opt) ? " ..." : "");
   } else {

@@ -155,7 +155,7 @@ def test_fix_heals(plane_for, layout, direction):
 
     # The dry run shows the plan, has the server check every request, and changes nothing.
     snap = settled_snapshot(cp, ns)
-    r = vmsync_ok(cp, "fix", "-n", ns, "--dry-run", "-o", "json", *extra, rc=(1,))
+    r = vmsync_ok(cp, "fix", "-n", ns, "--dry-run=server", "-o", "json", *extra, rc=(1,))
     plan = r.json()
     assert plan["kind"] == "FixPlan" and plan["apiVersion"] == "vmsync.io/v1"
     (cluster,) = plan["clusters"]
@@ -490,13 +490,19 @@ def test_dry_run_server_reports_refused_requests(plane_for, tmp_path):
     ns = cp.new_namespace("fixd")
     deploy_and_drift(cp, "generic", ns, 3, 4)
     kc = sa_kubeconfig(cp, ns, "reader", READ_RULES, tmp_path)
-    r = run_vmsync("fix", "-n", ns, "--dry-run", kubeconfig=kc)
+    r = run_vmsync("fix", "-n", ns, "--dry-run=server", kubeconfig=kc)
     assert r.rc == 2, r
     assert "the server would refuse patch-configmap ConfigMap " + ns + "/vm-vmselect-config" in r.err, r
     assert "server dry run (dryRun=All): 0 of 4 requests accepted" in r.out
-    # --dry-run=client sends nothing, so it cannot know.
-    r = run_vmsync("fix", "-n", ns, "--dry-run=client", kubeconfig=kc)
-    assert r.rc == 1, r
+    # --dry-run=client sends nothing, so it cannot know; --dry-run alone is client, as in kubectl.
+    for flag in ("--dry-run=client", "--dry-run"):
+        r = run_vmsync("fix", "-n", ns, flag, kubeconfig=kc)
+        assert r.rc == 1, r
+        assert "client dry run: nothing was sent to the server" in r.out, r
+        assert "serverDryRun" not in run_vmsync("fix", "-n", ns, flag, "-o", "json", kubeconfig=kc).out
+    # --dry-run=none is no dry run: the reader cannot patch, so the real attempt fails.
+    r = run_vmsync("fix", "-n", ns, "--dry-run=none", "--yes", kubeconfig=kc)
+    assert r.rc == 2 and "forbidden" in r.err.lower(), r
 
 
 def test_nothing_to_do_touches_nothing(plane_for):

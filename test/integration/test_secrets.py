@@ -116,7 +116,9 @@ def command_lines(ns):
         lines.append(["check", "-n", ns, "-o", o, VERBOSE])
     lines += [["check", "-A", "-o", "json", VERBOSE], ["check", "-n", ns, "no-such-cluster", VERBOSE]]
     if "fix" in subcommands():
-        lines += [["fix", "-n", ns, "--dry-run", VERBOSE], ["fix", "-n", ns, "-o", "json", "--dry-run", VERBOSE]]
+        # --dry-run=server: every request is sent (dryRun=All), so every request is logged too.
+        lines += [["fix", "-n", ns, "--dry-run=server", VERBOSE],
+                  ["fix", "-n", ns, "-o", "json", "--dry-run=server", VERBOSE]]
     return lines
 
 

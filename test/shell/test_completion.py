@@ -97,6 +97,13 @@ def test_protocol_flags_take_no_value(env):
         "check\tReport, per vminsert/vmselect pod, drift of its vmstorage list\n:nofiles\n")
 
 
+def test_protocol_optional_flag_value_after_equals(env):
+    # --dry-run[=none|client|server]: its values only after '=', as kubectl takes them.
+    assert complete_raw(env, "fix", "--dry-run=") == (
+        "--dry-run=none\n--dry-run=client\n--dry-run=server\n:nofiles\n")
+    assert complete_raw(env, "fix", "--dry-run=s") == "--dry-run=server\n:nofiles\n"
+
+
 def test_protocol_contexts_from_KUBECONFIG_variable(env):
     e = dict(env["env"], KUBECONFIG=env["kubeconfig"])
     r = subprocess.run([shells.VMSYNC, "__complete", "--context", "s"], capture_output=True, text=True, env=e,

@@ -117,3 +117,11 @@ def test_every_command_has_a_section():
 
 def test_bad_input_section_exists():
     assert "BAD INPUT" in rendered_sections()
+
+
+def test_optional_flag_value_reads_like_kubectl():
+    # CLI11 alone would print the flag's default in braces ("--dry-run{client}"), which no one can type.
+    out = vmsync("fix", "--help")
+    assert re.search(r"^  --dry-run\[=none\|client\|server\](\s|$)", out, re.M), out
+    assert "{" not in out.split("--dry-run", 1)[1].split("\n", 1)[0]
+    assert "--dry-run[=none|client|server]" in rendered_sections()["vmsync fix [CLUSTER ...]"]
