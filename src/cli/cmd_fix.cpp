@@ -137,7 +137,10 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   fo.force = o.force;
   fo.force_owned = o.force_owned;
   if (o.restart == "delete-pods") fo.restart = fix::RestartMode::DeletePods;
-  else if (o.restart != "auto") throw UsageError(fmt::format("--restart={}: must be auto or delete-pods", o.restart));
+  else if (o.restart == "opsrequest")
+    fo.restart = fix::RestartMode::OpsRequest;
+  else if (o.restart != "auto")
+    throw UsageError(fmt::format("--restart={}: must be auto, delete-pods or opsrequest", o.restart));
   std::vector<check::Relation> relations; // parsed before connecting: a typo needs no server
   for (const auto &r : o.relations)
     relations.push_back(check::parse_relation(r));
@@ -305,8 +308,10 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("--force-owned", opts->force_owned,
                 "Edit objects a controller owns (VMCluster, KubeBlocks), although it may revert them");
   cmd->add_option("--restart", opts->restart,
-                  "How KubeBlocks components restart: auto (an OpsRequest) or delete-pods (one at a time)")
-      ->check(CLI::IsMember({"auto", "delete-pods"}))
+                  "How KubeBlocks components restart: auto or delete-pods (the stale pods one at a time, a canary "
+                  "first, each restarted once) or opsrequest (a KubeBlocks Restart OpsRequest: every pod of the "
+                  "component, in KubeBlocks' order, no separate canary)")
+      ->check(CLI::IsMember({"auto", "delete-pods", "opsrequest"}))
       ->capture_default_str();
   cmd->add_option("--timeout", opts->timeout, "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")
       ->capture_default_str();

@@ -303,7 +303,7 @@ def test_kubeblocks_opsrequest_accepted_by_the_crd(plane_for, layout):
     cp = plane_for(layout)
     ns = cp.new_namespace("fixk")
     deploy_and_drift(cp, layout, ns, 3, 4, replicas=3)
-    r = vmsync_ok(cp, "fix", "-n", ns, "--yes")
+    r = vmsync_ok(cp, "fix", "-n", ns, "--yes", "--restart=opsrequest")
     assert cp.vmsync("check", "-n", ns).rc == 0
     kind = "opsrequests.operations.kubeblocks.io" if layout == "kubeblocks-1.0" else "opsrequests.apps.kubeblocks.io"
     ops = cp.get(kind, "-n", ns)["items"]
@@ -311,6 +311,66 @@ def test_kubeblocks_opsrequest_accepted_by_the_crd(plane_for, layout):
     for o in ops:
         assert o["spec"]["type"] == "Restart" and o["spec"]["clusterName"] == "vm"
         assert o["status"]["phase"] == "Succeed"
+    assert_serving(cp, ns, layout, 4)
+
+
+class PodWatch:
+    """Every pod of the consumers that the API server reports created while it runs (kubectl get -w), by name."""
+
+    def __init__(self, cp, ns, selector):
+        self.known = {p["metadata"]["uid"] for p in cp.get("pods", "-n", ns, "-l", selector)["items"]}
+        self.created = {}
+        self.proc = subprocess.Popen([conftest.KCP, "kubectl", "--kubeconfig", cp.kubeconfig, "get", "pods", "-n", ns,
+                                      "-l", selector, "--watch", "--output-watch-events", "-o", "json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.started = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        # The first events are the pods that already exist: once one is seen, the watch is established.
+        assert self.started.wait(30), "kubectl watch did not start"
+
+    def _read(self):
+        for line in self.proc.stdout:  # one event per line: {"type": ..., "object": {...}}
+            if not line.strip():
+                continue
+            ev = json.loads(line)
+            self.started.set()
+            pod = ev["object"]
+            if pod["metadata"]["uid"] not in self.known:
+                self.known.add(pod["metadata"]["uid"])
+                self.created.setdefault(pod["metadata"]["name"], []).append(pod["metadata"]["uid"])
+
+    def stop(self):
+        time.sleep(1)  # the last events in flight
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.thread.join(timeout=30)
+        return self.created
+
+
+@pytest.mark.parametrize("layout", ["kubeblocks-1.0", "kubeblocks-0.9"])
+def test_kubeblocks_auto_restarts_each_stale_pod_once(plane_for, layout):
+    """The default (--restart=auto): the canary pod, then each other stale pod, deleted one at a time; no Restart
+    OpsRequest after the canary, which would replace the canary a second time."""
+    cp = plane_for(layout)
+    ns = cp.new_namespace("fixk1")
+    deploy_and_drift(cp, layout, ns, 3, 4, replicas=3)
+    r = vmsync_ok(cp, "fix", "-n", ns, "--dry-run", "-o", "json", rc=(1,))
+    steps = r.json()["clusters"][0]["steps"]
+    deleted = [s["target"]["name"] for s in steps if s["action"] == "delete-pod"]
+    assert sorted(deleted) == sorted(f"vm-{role}-{i}" for role in PORT for i in range(3)), steps
+    assert "create-opsrequest" not in [s["action"] for s in steps]
+
+    watch = PodWatch(cp, ns, "app.kubernetes.io/instance=vm,apps.kubeblocks.io/component-name in (vminsert,vmselect)")
+    try:
+        vmsync_ok(cp, "fix", "-n", ns, "--yes")
+    finally:
+        created = watch.stop()
+    # Each of the six stale pods was replaced exactly once: one new pod (uid) per name, no more.
+    assert {name: len(uids) for name, uids in created.items()} == {name: 1 for name in deleted}, created
+    assert cp.vmsync("check", "-n", ns).rc == 0
+    kind = "opsrequests.operations.kubeblocks.io" if layout == "kubeblocks-1.0" else "opsrequests.apps.kubeblocks.io"
+    assert cp.get(kind, "-n", ns)["items"] == []
     assert_serving(cp, ns, layout, 4)
 
 

@@ -9,7 +9,8 @@
 //     expected spelling, duplicates, empty entries and unexpected nodes go (KubeBlocks' lists are sorted);
 //   - restart the pods that run with another list: a rolling workload through the pod-template annotation
 //     vmsync.io/storage-nodes-hash (equal already: nothing to roll), an OnDelete StatefulSet or a KubeBlocks
-//     InstanceSet by deleting pods one at a time (KubeBlocks: a Restart OpsRequest after the first one);
+//     InstanceSet by deleting pods one at a time (KubeBlocks with --restart=opsrequest: one Restart OpsRequest
+//     for the component instead, no separate canary, because the OpsRequest restarts every pod, a canary too);
 //   - order: nodes added -> vmselect before vminsert; only removed -> vminsert first; per role a canary first;
 //   - refuse (unless --force) when vmstorage is not all Ready or a consumer is paused or mid-rollout; never edit
 //     what a controller owns and would revert (unless --force-owned); nothing to do -> no steps at all.
@@ -29,7 +30,9 @@ namespace vmsync::fix {
 inline constexpr const char *kHashAnnotation = "vmsync.io/storage-nodes-hash";
 inline constexpr const char *kLastFixAnnotation = "vmsync.io/last-fix";
 
-enum class RestartMode { Auto, DeletePods };
+// How KubeBlocks components restart. Auto and DeletePods: the stale pods one at a time, a canary first (each
+// stale pod restarts once); OpsRequest: a KubeBlocks Restart OpsRequest for the whole component.
+enum class RestartMode { Auto, DeletePods, OpsRequest };
 
 struct FixOptions {
   bool force = false;       // act although vmstorage is not all Ready or a consumer is paused / mid-rollout

@@ -5,8 +5,8 @@
 //      (controller-owned objects are reverted by their controller),
 //   3. which pods run with another list and how they are replaced: a rolling workload through the template
 //      annotation vmsync.io/storage-nodes-hash (so an equal hash means "already rolled": nothing to do again),
-//      pods deleted one at a time where the controller never rolls (OnDelete, InstanceSet), or KubeBlocks' own
-//      Restart OpsRequest,
+//      pods deleted one at a time where the controller never rolls (OnDelete, InstanceSet), or, when asked for,
+//      KubeBlocks' own Restart OpsRequest,
 // and lay the consumers out in the safe order (vmselect first when nodes were added, vminsert first when they
 // were only removed), a canary first per role. Everything is computed from the state read, so running the plan
 // again after a partial apply simply yields the steps that are left.
@@ -709,20 +709,24 @@ std::optional<std::string> plan_restart(Context &ctx, const Work &w, bool templa
       ctx.plan.steps.push_back(std::move(wait));
       return std::nullopt;
     }
-    if (ctx.opt.restart == RestartMode::DeletePods || w.restart.size() == 1) {
+    // A Restart OpsRequest stamps the component's pod template, so the InstanceSet replaces every pod, the
+    // canary included: after a canary deletion it would restart that pod a second time. So the canary and then
+    // each other stale pod are deleted one at a time, each waited Ready (as slow as KubeBlocks' own rolling, and
+    // pods already in sync are left alone); the OpsRequest only when asked for (--restart=opsrequest), without
+    // a separate canary, so that it too restarts each pod once.
+    if (ctx.opt.restart != RestartMode::OpsRequest) {
       add_pod_deletions(ctx, w, w.restart, true, "the InstanceSet recreates it with the current list");
       return std::nullopt;
     }
-    add_pod_deletions(ctx, w, {w.restart.front()}, true, "the InstanceSet recreates it with the current list");
     Step s;
     s.action = Action::CreateOpsRequest;
     s.body = opsrequest_body(ctx, w);
     s.not_before = w.not_before;
     s.target = {s.body["apiVersion"].get<std::string>(), "OpsRequest", ctx.cluster.namespace_,
                 s.body["metadata"]["generateName"].get<std::string>()};
-    s.reason = fmt::format("{} more pod(s) of {} run with a stale vmstorage list; a KubeBlocks Restart OpsRequest "
-                           "replaces them one at a time",
-                           w.restart.size() - 1, what);
+    s.reason = fmt::format("{} of {} pods of {} run with a stale vmstorage list; a KubeBlocks Restart OpsRequest "
+                           "(--restart=opsrequest) replaces every pod of the component once, in KubeBlocks' order",
+                           w.restart.size(), w.spec->pods.size(), what);
     s.role = role;
     s.workload = w.workload;
     s.hash = w.hash;

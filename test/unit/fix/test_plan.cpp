@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <set>
 
 using namespace vmsync;
 using namespace vmsync::fix;
@@ -548,22 +549,52 @@ TEST_CASE("operator scale-down: vminsert goes first, so its refusal holds vmsele
 
 // ---- KubeBlocks ----------------------------------------------------------------------------------------------
 
-TEST_CASE("kubeblocks 1.0: ConfigMap already right, pods stale: a canary pod, then a Restart OpsRequest") {
+TEST_CASE("kubeblocks 1.0: ConfigMap already right, pods stale: a canary pod, then the others one at a time") {
+  // Not a Restart OpsRequest after the canary: it would restart the canary a second time.
   auto inv = kubeblocks(check::KubeBlocksVersion::V10, 3, 3, 3);
   const auto c = only(make_plan(inv, scope(), {}));
   CHECK(c.refusals.empty());
   CHECK(actions(c) == std::vector<std::string>{
                           "delete-pod vm-vmselect-2 vmselect canary",
                           "wait vm-vmselect vmselect canary pod-replaced",
-                          "create-opsrequest vm-vmsync-restart-vmselect- vmselect",
-                          "wait vm-vmsync-restart-vmselect- vmselect opsrequest",
+                          "delete-pod vm-vmselect-1 vmselect",
+                          "wait vm-vmselect vmselect pod-replaced",
+                          "delete-pod vm-vmselect-0 vmselect",
+                          "wait vm-vmselect vmselect pod-replaced",
                           "delete-pod vm-vminsert-2 vminsert canary",
                           "wait vm-vminsert vminsert canary pod-replaced",
+                          "delete-pod vm-vminsert-1 vminsert",
+                          "wait vm-vminsert vminsert pod-replaced",
+                          "delete-pod vm-vminsert-0 vminsert",
+                          "wait vm-vminsert vminsert pod-replaced",
+                      });
+  CHECK(c.steps[0].target.api_version == "v1");
+  CHECK(c.steps[1].target.api_version == "workloads.kubeblocks.io/v1");
+  // Each stale pod is deleted exactly once.
+  std::set<std::string> deleted;
+  for (const auto &st : c.steps)
+    if (st.action == Action::DeletePod) CHECK(deleted.insert(st.target.name).second);
+  CHECK(deleted.size() == 6);
+  // --restart=delete-pods: the same plan.
+  FixOptions o;
+  o.restart = RestartMode::DeletePods;
+  CHECK(actions(only(make_plan(inv, scope(), o))) == actions(c));
+}
+
+TEST_CASE("kubeblocks 1.0 --restart=opsrequest: one Restart OpsRequest per component, no separate canary") {
+  auto inv = kubeblocks(check::KubeBlocksVersion::V10, 3, 3, 3);
+  FixOptions o;
+  o.restart = RestartMode::OpsRequest;
+  const auto c = only(make_plan(inv, scope(), o));
+  CHECK(c.refusals.empty());
+  CHECK(actions(c) == std::vector<std::string>{
+                          "create-opsrequest vm-vmsync-restart-vmselect- vmselect",
+                          "wait vm-vmsync-restart-vmselect- vmselect opsrequest",
                           "create-opsrequest vm-vmsync-restart-vminsert- vminsert",
                           "wait vm-vmsync-restart-vminsert- vminsert opsrequest",
                       });
-  CHECK(c.steps[2].target.api_version == "operations.kubeblocks.io/v1alpha1");
-  CHECK(c.steps[2].body ==
+  CHECK(c.steps[0].target.api_version == "operations.kubeblocks.io/v1alpha1");
+  CHECK(c.steps[0].body ==
         json{{"apiVersion", "operations.kubeblocks.io/v1alpha1"},
              {"kind", "OpsRequest"},
              {"metadata",
@@ -573,23 +604,30 @@ TEST_CASE("kubeblocks 1.0: ConfigMap already right, pods stale: a canary pod, th
                 {{"app.kubernetes.io/instance", "vm"},
                  {"app.kubernetes.io/managed-by", "vmsync"},
                  {"apps.kubeblocks.io/component-name", "vmselect"}}},
-               {"annotations", {{"vmsync.io/storage-nodes-hash", list_hash({"vm-vmstorage-0:8401", "vm-vmstorage-1:8401", "vm-vmstorage-2:8401"})}}}}},
+               {"annotations",
+                {{"vmsync.io/storage-nodes-hash",
+                  list_hash({"vm-vmstorage-0:8401", "vm-vmstorage-1:8401", "vm-vmstorage-2:8401"})}}}}},
              {"spec",
-              {{"clusterName", "vm"}, {"type", "Restart"}, {"restart", {{{"componentName", "vmselect"}}}}, {"ttlSecondsAfterSucceed", 86400}}}});
-  CHECK(c.steps[0].target.api_version == "v1");
-  CHECK(c.steps[1].target.api_version == "workloads.kubeblocks.io/v1");
+              {{"clusterName", "vm"},
+               {"type", "Restart"},
+               {"restart", {{{"componentName", "vmselect"}}}},
+               {"ttlSecondsAfterSucceed", 86400}}}});
+  CHECK(c.steps[0].reason ==
+        "3 of 3 pods of InstanceSet mon/vm-vmselect run with a stale vmstorage list; a KubeBlocks "
+        "Restart OpsRequest (--restart=opsrequest) replaces every pod of the component once, in "
+        "KubeBlocks' order");
 }
 
-TEST_CASE("kubeblocks 0.9: the OpsRequest is apps.kubeblocks.io/v1alpha1; --restart=delete-pods deletes each pod") {
+TEST_CASE("kubeblocks 0.9: the OpsRequest is apps.kubeblocks.io/v1alpha1; by default each pod is deleted") {
   auto inv = kubeblocks(check::KubeBlocksVersion::V09, 3, 3, 2);
-  const auto c = only(make_plan(inv, scope(), {}));
-  REQUIRE(c.steps.size() == 8);
-  CHECK(c.steps[2].body["apiVersion"] == "apps.kubeblocks.io/v1alpha1");
-  CHECK(c.steps[2].body["spec"]["clusterName"] == "vm");
-  CHECK(c.steps[1].target.api_version == "workloads.kubeblocks.io/v1alpha1");
-  FixOptions o;
-  o.restart = RestartMode::DeletePods;
-  const auto d = only(make_plan(inv, scope(), o));
+  FixOptions ops;
+  ops.restart = RestartMode::OpsRequest;
+  const auto c = only(make_plan(inv, scope(), ops));
+  REQUIRE(c.steps.size() == 4);
+  CHECK(c.steps[0].body["apiVersion"] == "apps.kubeblocks.io/v1alpha1");
+  CHECK(c.steps[0].body["spec"]["clusterName"] == "vm");
+  const auto d = only(make_plan(inv, scope(), {}));
+  CHECK(d.steps[1].target.api_version == "workloads.kubeblocks.io/v1alpha1");
   CHECK(actions(d) == std::vector<std::string>{
                           "delete-pod vm-vmselect-1 vmselect canary",
                           "wait vm-vmselect vmselect canary pod-replaced",
