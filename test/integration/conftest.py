@@ -12,12 +12,27 @@ import tempfile
 import time
 import uuid
 
+import jsonschema
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VMSYNC = os.environ.get("VMSYNC_BIN", os.path.join(ROOT, "build", "vmsync"))
 CLUSTER_DIR = os.path.join(ROOT, "test", "cluster")
 KCP = os.path.join(CLUSTER_DIR, "bin", "kcp")
+
+
+with open(os.path.join(ROOT, "docs", "report-schema.json")) as _f:
+    REPORT_SCHEMA = json.load(_f)
+jsonschema.Draft202012Validator.check_schema(REPORT_SCHEMA)
+_REPORT_VALIDATOR = jsonschema.Draft202012Validator(REPORT_SCHEMA)
+
+
+def assert_valid_report(doc):
+    """Fails with every schema violation of a DriftReport (docs/report-schema.json), each with its JSON path."""
+    errors = sorted(_REPORT_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    assert not errors, "report does not match docs/report-schema.json:\n" + "\n".join(
+        f"  {e.json_path}: {e.message}" for e in errors)
+    return doc
 
 
 class ControlPlane:
@@ -100,6 +115,10 @@ class Result:
 
     def json(self):
         return json.loads(self.out)
+
+    def report(self):
+        """stdout as a DriftReport (check -o json), validated against docs/report-schema.json."""
+        return assert_valid_report(self.json())
 
     def __repr__(self):
         return f"rc={self.rc}\nstdout:\n{self.out}\nstderr:\n{self.err}"

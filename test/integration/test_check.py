@@ -4,8 +4,9 @@ import os
 import textwrap
 
 import pytest
+import yaml
 
-from conftest import run_vmsync
+from conftest import assert_valid_report, run_vmsync
 
 ROLES = ("vminsert", "vmselect")
 PORT = {"vminsert": 8400, "vmselect": 8401}
@@ -27,9 +28,10 @@ def expected_nodes(layout, ns, n, role, exclude=()):
 
 
 def check_json(cp, ns, *extra):
+    """check -o json in `ns`; every report is validated against docs/report-schema.json on the way."""
     r = cp.vmsync("check", "-n", ns, "-o", "json", *extra)
     assert r.rc in (0, 1), r
-    return r, r.json()
+    return r, r.report()
 
 
 def consumers_by_role(cluster):
@@ -86,6 +88,9 @@ def test_layout_in_sync_then_scale_up_then_down(plane_for, layout):
     assert rep["apiVersion"] == "vmsync.io/v1" and rep["kind"] == "DriftReport"
     assert len(rep["clusters"]) == 1
     assert_cluster_in_sync(rep["clusters"][0], layout, ns, 3)
+    # -o yaml is the same tree, so the same schema holds.
+    y = cp.vmsync("check", "-n", ns, "-o", "yaml")
+    assert y.rc == 0 and assert_valid_report(yaml.safe_load(y.out)) == rep, y
 
     # Scale up behind the consumers' backs.
     cp.drift(layout, ns, "vm", 5, extra=("--update-configmap",) if layout == "generic" else ())
@@ -239,14 +244,14 @@ def test_all_namespaces_several_clusters(cp):
     r = cp.vmsync("check", "-A", "-o", "json")
     # Other tests share this control plane; their clusters may drift or fail, ours decide nothing else.
     assert r.rc in (1, 2), r
-    mine = {(c["namespace"], c["name"]): c for c in r.json()["clusters"] if c["namespace"] in (a, b)}
+    mine = {(c["namespace"], c["name"]): c for c in r.report()["clusters"] if c["namespace"] in (a, b)}
     assert sorted(mine) == [(a, "vm"), (b, "vm-vmstorage")]
     assert mine[(a, "vm")]["status"] == "Drift"
     assert mine[(b, "vm-vmstorage")]["status"] == "InSync"
     # Naming one cluster checks only that one.
     r = cp.vmsync("check", "-n", b, "vm-vmstorage", "-o", "json")
     assert r.rc == 0, r
-    assert [c["name"] for c in r.json()["clusters"]] == ["vm-vmstorage"]
+    assert [c["name"] for c in r.report()["clusters"]] == ["vm-vmstorage"]
     # A name that does not exist is an error, not "in sync".
     r = cp.vmsync("check", "-n", b, "nope")
     assert r.rc == 2 and 'no VictoriaMetrics cluster "nope"' in r.err, r
@@ -288,6 +293,11 @@ def test_rbac_restricted_user_gets_exit_2_naming_the_permission(cp):
     assert r.rc == 2, r
     assert "deployments" in r.err and "forbidden" in r.err.lower(), r
     assert token not in r.err and token not in r.out
+    # The report of a namespace that could not be read is a report too, and keeps the schema.
+    r = run_vmsync("check", "-o", "json", kubeconfig=kc)
+    assert r.rc == 2, r
+    (cl,) = r.report()["clusters"]
+    assert cl["namespace"] == ns and cl["status"] == "Error" and "forbidden" in cl["errors"][0].lower(), cl
 
 
 def test_offline_manifests(cp, tmp_path):
@@ -298,7 +308,7 @@ def test_offline_manifests(cp, tmp_path):
     f.write_text(manifests)
     r = run_vmsync("check", "-f", str(f), "-o", "json")
     assert r.rc == 0, r
-    cl = r.json()["clusters"][0]
+    cl = r.report()["clusters"][0]
     assert cl["status"] == "InSync" and cl["namespace"] == ns
     assert all(c["pods"] == [] for c in cl["consumers"])
     # The pull request that raises vmstorage replicas without re-rendering the consumers fails the gate.
@@ -306,3 +316,14 @@ def test_offline_manifests(cp, tmp_path):
     r = run_vmsync("check", "-f", "-", input=f.read_text())
     assert r.rc == 1, r
     assert "missing" in r.out
+
+
+@pytest.mark.parametrize("plane", ["cp", "cp09"])
+def test_every_report_on_the_planes_matches_the_schema(request, plane):
+    """Last in this module: one -A report over everything the tests above left on each control plane (every
+    layout, in sync, drifted, mixed, discovery, excluded, unreadable), validated against the schema."""
+    cp = request.getfixturevalue(plane)
+    r = cp.vmsync("check", "-A", "-o", "json")
+    assert r.rc in (0, 1, 2), r
+    rep = r.report()
+    assert rep["summary"]["clusters"] == len(rep["clusters"]), rep["summary"]
