@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import VMSYNC, run_vmsync
+from conftest import VMSYNC, assert_valid_report, run_vmsync
 
 
 def server_of(cp):
@@ -221,3 +221,81 @@ def test_malformed_kubeconfig_names_the_file(tmp_path):
     kc.write_text("apiVersion: v1\nclusters: [\n")
     r = run_vmsync("check", kubeconfig=str(kc))
     assert r.rc == 2 and str(kc) in r.err and r.err.count("\n") == 1, r
+
+
+# What check reads, granted per namespace by a Role (no cluster-wide list anywhere).
+CHECK_ROLE_RULES = [
+    {"apiGroups": [""], "resources": ["pods", "configmaps"], "verbs": ["get", "list"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "list"]},
+    {"apiGroups": ["workloads.kubeblocks.io"], "resources": ["instancesets"], "verbs": ["get", "list"]},
+    {"apiGroups": ["apps.kubeblocks.io"], "resources": ["clusters"], "verbs": ["get", "list"]},
+    {"apiGroups": ["operator.victoriametrics.com"], "resources": ["vmclusters"], "verbs": ["get", "list"]},
+]
+
+
+def apply_json(cp, doc):
+    cp.kubectl("apply", "-f", "-", input=json.dumps(doc))
+
+
+def test_all_namespaces_for_a_user_bound_to_one_namespace(cp, helm_ns, tmp_path):
+    """-A by a ServiceAccount with a RoleBinding in one namespace: lists over all namespaces are forbidden, so
+    vmsync reads namespace by namespace what it may, reports the rest as errors and exits 2 (as for -n on a
+    forbidden namespace), never one cluster-wide 403 for everything."""
+    other = cp.new_namespace("acc-other")
+    cp.deploy("generic", other, "vm", storage=2, insert=1, select=1)
+    sa = "vmsync-one-ns"
+    cp.kubectl("-n", helm_ns, "create", "serviceaccount", sa)
+    apply_json(cp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": sa, "namespace": helm_ns}, "rules": CHECK_ROLE_RULES})
+    cp.kubectl("-n", helm_ns, "create", "rolebinding", sa, f"--role={sa}", f"--serviceaccount={helm_ns}:{sa}")
+    token = cp.kubectl("-n", helm_ns, "create", "token", sa).strip()
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": token}, ca=cp.ca, namespace=helm_ns)
+
+    # 1. Not even namespaces may be listed: only the context's namespace is known. It is checked, and the report
+    #    says that the others could not be seen.
+    r = run_vmsync("check", "-A", "-o", "json", kubeconfig=str(kc))
+    assert r.rc == 2, r
+    rep = assert_valid_report(r.json())
+    checked = [c for c in rep["clusters"] if c["name"]]
+    assert [(c["namespace"], c["name"], c["status"]) for c in checked] == [(helm_ns, "vm", "InSync")], rep
+    (unseen,) = [c for c in rep["clusters"] if not c["name"]]
+    assert unseen["status"] == "Error"
+    assert unseen["errors"][0].startswith(
+        f'-A: listing all namespaces is forbidden too, so only namespace "{helm_ns}" (the context\'s) was checked'), unseen
+    assert "in all namespaces" not in r.err  # the cluster-wide 403 is answered by the fallback, not reported
+    assert r.err.count("vmsync: error:") == 1, r.err
+
+    # 2. With the right to list namespaces (a common small ClusterRole): every other namespace is tried and, being
+    #    forbidden, named as an error; the allowed one is checked.
+    cp.kubectl("create", "clusterrole", f"{sa}-{helm_ns}-ns", "--verb=list", "--resource=namespaces")
+    cp.kubectl("create", "clusterrolebinding", f"{sa}-{helm_ns}-ns", f"--clusterrole={sa}-{helm_ns}-ns",
+               f"--serviceaccount={helm_ns}:{sa}")
+    r = run_vmsync("check", "-A", "-o", "json", kubeconfig=str(kc))
+    assert r.rc == 2, r
+    rep = assert_valid_report(r.json())
+    by_ns = {}
+    for c in rep["clusters"]:
+        by_ns.setdefault(c["namespace"], []).append(c)
+    assert [(c["name"], c["status"]) for c in by_ns[helm_ns]] == [("vm", "InSync")]
+    (denied,) = by_ns[other]
+    assert denied["status"] == "Error" and denied["name"] == ""
+    assert "forbidden" in denied["errors"][0].lower() and f'namespace "{other}"' in denied["errors"][0], denied
+    assert "default" in by_ns and "kube-system" in by_ns
+    assert not [c for c in rep["clusters"] if c["namespace"] == ""], rep  # nothing unseen this time
+    assert f"vmsync: error: {other}/: " not in r.err and f"{other}" in r.err, r.err
+    assert token not in r.err + r.out
+
+    # 3. A second RoleBinding, in the other namespace: both are checked.
+    apply_json(cp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": sa, "namespace": other}, "rules": CHECK_ROLE_RULES})
+    cp.kubectl("-n", other, "create", "rolebinding", sa, f"--role={sa}", f"--serviceaccount={helm_ns}:{sa}")
+    r = run_vmsync("check", "-A", "-o", "json", kubeconfig=str(kc))
+    rep = assert_valid_report(r.json())
+    ok = sorted((c["namespace"], c["name"], c["status"]) for c in rep["clusters"] if c["name"])
+    assert ok == sorted([(helm_ns, "vm", "InSync"), (other, "vm-vmstorage", "InSync")]), rep
+    assert r.rc == 2, r  # the namespaces still forbidden (default, kube-system, ...) are errors
+
+    # The table for people: the checked clusters, then one error line per forbidden namespace.
+    r = run_vmsync("check", "-A", kubeconfig=str(kc))
+    assert r.rc == 2, r
+    assert f"{helm_ns}/vm" in r.out and f"{other}/vm-vmstorage" in r.out, r

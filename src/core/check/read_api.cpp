@@ -9,6 +9,15 @@
 //   batch 4: only when running pods reference ConfigMaps their templates do not.
 // Pods and workloads are parsed through the filters of field_filter.hpp, so only what check and fix read is
 // ever stored: unrelated workloads in scope cost their bytes on the wire, not their DOM.
+//
+// -A for a user who may read only some namespaces (RoleBindings, no cluster-wide list): kubectl would stop at the
+// first 403. We fall back, as such a user would by hand, to namespace by namespace: the namespaces come from
+// listing them (a small ClusterRole many such users have); when even that is forbidden, only the context's
+// namespace is known, and the report says that the rest could not be seen. Each namespace then gets batch 2 of
+// its own, and a namespace whose lists are forbidden becomes a namespace error, exactly as a 403 with -n does.
+// We do not ask SelfSubjectAccessReview or SelfSubjectRulesReview first: both need the namespace names we
+// lack, the rules review is "incomplete" under webhook authorizers, and the lists' own 403 is the authoritative
+// answer and costs the same round trip.
 #include "vmsync/check/check.hpp"
 
 #include "field_filter.hpp"
@@ -51,8 +60,11 @@ struct Pending {
 
 std::string scope_ns(const Scope &s) { return s.all_namespaces ? std::string{} : s.namespace_; }
 
-void run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv) {
-  if (batch.empty()) return;
+// Runs the batch into `inv`. Returns whether a list over all namespaces was forbidden (403), the case for the
+// per-namespace fallback; that error is then left to the caller.
+bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv) {
+  bool forbidden_cluster_wide = false;
+  if (batch.empty()) return forbidden_cluster_wide;
   std::vector<ListQuery> queries;
   queries.reserve(batch.size());
   for (const auto &p : batch) queries.push_back(p.query);
@@ -65,22 +77,49 @@ void run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
       continue;
     }
     std::string msg;
+    const auto &ns = batch[i].query.namespace_;
     try {
       std::rethrow_exception(out.error);
     } catch (const ApiError &e) {
+      if (e.status() == 403 && ns.empty() && batch[i].query.resource.namespaced) {
+        forbidden_cluster_wide = true;
+        continue;
+      }
       msg = e.what();
     } catch (const TransportError &) {
       throw; // the server is unreachable: nothing else will work either
     } catch (const std::exception &e) {
       msg = e.what();
     }
-    const auto &ns = batch[i].query.namespace_;
     if (ns.empty())
       inv.errors.push_back(msg);
     else if (!inv.namespace_errors.contains(ns))
       inv.namespace_errors.emplace(ns, msg);
   }
   batch.clear();
+  return forbidden_cluster_wide;
+}
+
+// The namespaces to read one by one when lists over all namespaces are forbidden: every namespace when they may
+// be listed; else only `fallback` (the context's), with an error saying what could not be seen.
+std::vector<std::string> readable_candidates(kube::Client &client, const std::string &fallback, Inventory &inv) {
+  ListQuery q;
+  q.resource = kube::resources::namespaces;
+  auto outcome = std::move(client.list_many({q}).front());
+  if (outcome.result) {
+    std::vector<std::string> names;
+    for (const auto &item : outcome.result->items)
+      names.push_back(meta_name(item));
+    return names;
+  }
+  try {
+    std::rethrow_exception(outcome.error);
+  } catch (const ApiError &e) {
+    inv.errors.push_back(fmt::format("-A: listing all namespaces is forbidden too, so only namespace \"{}\" (the "
+                                     "context's) was checked; the others could not be seen: {}",
+                                     fallback, e.what()));
+  }
+  return {fallback};
 }
 
 // Label values wanted per key, for workloads whose matchLabels have the same keys.
@@ -138,12 +177,13 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     inv.kubeblocks = KubeBlocksVersion::V09;
   inv.vm_operator = client.serves("operator.victoriametrics.com", "v1beta1", "vmclusters");
 
-  // Batch 2.
+  // Batch 2, over all namespaces at once, or per namespace (see the -A fallback above).
   std::vector<Pending> batch;
+  std::string ns_now; // the namespace of the lists being added
   auto add = [&](const Resource &r, std::string selector, Sink sink) {
     ListQuery q;
     q.resource = r;
-    q.namespace_ = ns;
+    q.namespace_ = ns_now;
     q.options.label_selector = std::move(selector);
     q.options.limit = scope.chunk_size;
     if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
@@ -156,21 +196,35 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     if (user_sel.empty()) return sel;
     return sel.empty() ? user_sel : sel + "," + user_sel;
   };
-  add(kube::resources::statefulsets, with_user(""), &Inventory::statefulsets);
-  add(kube::resources::deployments, with_user(""), &Inventory::deployments);
-  add(kube::resources::pods, kHelmPods, &Inventory::pods);
-  if (inv.vm_operator) {
-    add(kVMCluster, with_user(""), &Inventory::vmclusters);
-    add(kube::resources::pods, kOperatorPods, &Inventory::pods);
+  auto add_lists = [&](const std::string &where) {
+    ns_now = where;
+    add(kube::resources::statefulsets, with_user(""), &Inventory::statefulsets);
+    add(kube::resources::deployments, with_user(""), &Inventory::deployments);
+    add(kube::resources::pods, kHelmPods, &Inventory::pods);
+    if (inv.vm_operator) {
+      add(kVMCluster, with_user(""), &Inventory::vmclusters);
+      add(kube::resources::pods, kOperatorPods, &Inventory::pods);
+    }
+    if (inv.kubeblocks != KubeBlocksVersion::None) {
+      const bool v10 = inv.kubeblocks == KubeBlocksVersion::V10;
+      add(v10 ? kInstanceSetV1 : kInstanceSetV1alpha1, with_user(kKubeBlocksObjects), &Inventory::instancesets);
+      add(v10 ? kKbClusterV1 : kKbClusterV1alpha1, with_user(""), &Inventory::kb_clusters);
+      add(kube::resources::pods, kKubeBlocksObjects, &Inventory::pods);
+      add(kube::resources::configmaps, kKubeBlocksObjects, &Inventory::configmaps);
+    }
+  };
+  add_lists(ns);
+  if (run_batch(client, batch, inv)) {
+    // -A forbidden: start over, namespace by namespace (what the cluster-wide lists did return is dropped, so
+    // no namespace is half read).
+    Inventory fresh;
+    fresh.kubeblocks = inv.kubeblocks;
+    fresh.vm_operator = inv.vm_operator;
+    inv = std::move(fresh);
+    for (const auto &where : readable_candidates(client, scope.namespace_, inv))
+      add_lists(where);
+    run_batch(client, batch, inv);
   }
-  if (inv.kubeblocks != KubeBlocksVersion::None) {
-    const bool v10 = inv.kubeblocks == KubeBlocksVersion::V10;
-    add(v10 ? kInstanceSetV1 : kInstanceSetV1alpha1, with_user(kKubeBlocksObjects), &Inventory::instancesets);
-    add(v10 ? kKbClusterV1 : kKbClusterV1alpha1, with_user(""), &Inventory::kb_clusters);
-    add(kube::resources::pods, kKubeBlocksObjects, &Inventory::pods);
-    add(kube::resources::configmaps, kKubeBlocksObjects, &Inventory::configmaps);
-  }
-  run_batch(client, batch, inv);
 
   // Batch 3: generic consumers (opt-in by annotation or by --relation): their pods, their storage's pods and the
   // ConfigMaps their templates reference, all in one round. See set_selector() for how pods are listed.
