@@ -101,6 +101,12 @@ public:
   std::vector<ListOutcome> list_many(const std::vector<ListQuery> &queries);
   // Whether group/version serves `plural` (a missing CRD is normal: false, not an error).
   bool serves(const std::string &group, const std::string &version, const std::string &plural);
+  // serves() for several APIs in one round of requests (one round trip, not one per API): one answer per probe,
+  // in order.
+  struct ApiProbe {
+    std::string group, version, plural;
+  };
+  std::vector<bool> serves_all(const std::vector<ApiProbe> &probes);
 
   nlohmann::json create(const Resource &r, const std::string &ns, const nlohmann::json &body, DryRun dry_run);
   nlohmann::json patch(const Resource &r, const std::string &ns, const std::string &name, PatchType type,

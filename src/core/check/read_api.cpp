@@ -1,6 +1,6 @@
 // Reading what check needs from the API server with a fixed set of list calls, all in flight together on one
 // connection. Pods are only ever listed with label selectors, so unrelated pods are never transferred:
-//   batch 1: which CRDs are served (KubeBlocks 0.9 or 1.0, the VictoriaMetrics operator);
+//   batch 1: which CRDs are served (KubeBlocks 0.9 or 1.0, the VictoriaMetrics operator), all three asked at once;
 //   batch 2: StatefulSets and Deployments in scope (annotations cannot be selected server-side, and the generic
 //            layout is opt-in by annotation), InstanceSets, KubeBlocks Clusters, VMClusters, the pods of each
 //            layout by its labels, and KubeBlocks' env ConfigMaps;
@@ -24,6 +24,7 @@
 #include "vmsync/error.hpp"
 #include "vmsync/kube/client.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
@@ -170,12 +171,15 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
   Inventory inv;
   const std::string ns = scope_ns(scope);
 
-  // Batch 1: which optional APIs exist. A missing CRD is normal, not an error.
-  if (client.serves("workloads.kubeblocks.io", "v1", "instancesets"))
+  // Batch 1: which optional APIs exist, all asked in one round. A missing CRD is normal, not an error.
+  const auto served = client.serves_all({{"workloads.kubeblocks.io", "v1", "instancesets"},
+                                         {"workloads.kubeblocks.io", "v1alpha1", "instancesets"},
+                                         {"operator.victoriametrics.com", "v1beta1", "vmclusters"}});
+  if (served[0])
     inv.kubeblocks = KubeBlocksVersion::V10;
-  else if (client.serves("workloads.kubeblocks.io", "v1alpha1", "instancesets"))
+  else if (served[1])
     inv.kubeblocks = KubeBlocksVersion::V09;
-  inv.vm_operator = client.serves("operator.victoriametrics.com", "v1beta1", "vmclusters");
+  inv.vm_operator = served[2];
 
   // Batch 2, over all namespaces at once, or per namespace (see the -A fallback above).
   std::vector<Pending> batch;
@@ -249,17 +253,25 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     for (const auto &[k, v] : ml.items())
       if (v.is_string()) sets[k].insert(v.get<std::string>());
   };
+  // A generic cluster is named after its storage workload; when clusters are named, the others' consumers are
+  // not read (their pods and ConfigMaps would cost a round of requests whose answers the report then drops).
+  auto in_scope = [&](const std::string &cluster) {
+    return scope.clusters.empty() ||
+           std::find(scope.clusters.begin(), scope.clusters.end(), cluster) != scope.clusters.end();
+  };
   std::set<std::pair<std::string, std::string>> storage_refs;
   for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
     for (const auto &w : *list) {
       if (!is_generic_consumer(w)) continue;
-      pods_of(w);
-      collect_configmap_refs(at_path(w, {"spec", "template", "spec"}), meta_namespace(w), cm_refs);
       auto target = annotation(w, "vmsync.io/storage-workload");
       for (const auto &r : scope.relations)
         if (r.consumer.ends_with("/" + meta_name(w))) target = r.storage;
       auto slash = target.find('/');
-      storage_refs.emplace(meta_namespace(w), slash == std::string::npos ? target : target.substr(slash + 1));
+      const auto storage = slash == std::string::npos ? target : target.substr(slash + 1);
+      if (!in_scope(storage)) continue;
+      pods_of(w);
+      collect_configmap_refs(at_path(w, {"spec", "template", "spec"}), meta_namespace(w), cm_refs);
+      storage_refs.emplace(meta_namespace(w), storage);
     }
   }
   for (const auto &sts : inv.statefulsets)

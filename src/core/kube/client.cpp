@@ -720,20 +720,36 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
 }
 
 bool Client::serves(const std::string &group, const std::string &version, const std::string &plural) {
-  const Resource api{group, version, "", "", false};
-  const std::string path = group.empty() ? "/api/" + version : fmt::format("/apis/{}/{}", group, version);
-  const Target t{"get", api, "", ""};
+  return serves_all({{group, version, plural}}).at(0);
+}
+
+std::vector<bool> Client::serves_all(const std::vector<ApiProbe> &probes) {
   std::vector<Call> calls;
-  calls.push_back(Call{impl_->make_request(Method::Get, path), t, true});
+  std::vector<Target> targets;
+  for (const auto &p : probes) {
+    const Resource api{p.group, p.version, "", "", false};
+    const std::string path =
+        p.group.empty() ? "/api/" + p.version : fmt::format("/apis/{}/{}", p.group, p.version);
+    targets.push_back(Target{"get", api, "", ""});
+    calls.push_back(Call{impl_->make_request(Method::Get, path), targets.back(), true});
+  }
   auto outcomes = impl_->execute(std::move(calls));
-  Outcome &o = outcomes.at(0);
-  if (!o.error && o.response && o.response->status == 404) return false;
-  const HttpResponse resp = impl_->expect_success(o, t);
-  const nlohmann::json list = impl_->parse_body(resp.body, t);
-  if (auto res = list.find("resources"); res != list.end() && res->is_array())
-    for (const auto &item : *res)
-      if (item.is_object() && item.value("name", "") == plural) return true;
-  return false;
+  std::vector<bool> out;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    Outcome &o = outcomes.at(i);
+    if (!o.error && o.response && o.response->status == 404) {
+      out.push_back(false);
+      continue;
+    }
+    const HttpResponse resp = impl_->expect_success(o, targets[i]);
+    const nlohmann::json list = impl_->parse_body(resp.body, targets[i]);
+    bool found = false;
+    if (auto res = list.find("resources"); res != list.end() && res->is_array())
+      for (const auto &item : *res)
+        if (item.is_object() && item.value("name", "") == probes[i].plural) found = true;
+    out.push_back(found);
+  }
+  return out;
 }
 
 nlohmann::json Client::create(const Resource &r, const std::string &ns, const nlohmann::json &body, DryRun dry_run) {

@@ -160,3 +160,120 @@ TEST_CASE("read_inventory -n: a 403 stays a namespace error, with no fallback") 
   CHECK_FALSE(h.listed_namespaces());
   CHECK_FALSE(h.asked("/api/v1/namespaces/a/"));
 }
+
+// --- which requests a scope makes: the API probes in one round, generic reads only for named clusters ---------
+
+namespace {
+
+class PathTransport final : public HttpTransport {
+public:
+  std::vector<Result> send_all(std::vector<HttpRequest> requests) override {
+    std::vector<Result> out;
+    for (auto &r : requests) {
+      sent.push_back(r.path);
+      out.push_back(answer(r.path));
+    }
+    return out;
+  }
+  [[nodiscard]] TransportStats stats() const override { return {sent.size(), 0, 0}; }
+  void set_client_certificate(const std::string &, const std::string &) override {}
+  std::vector<std::string> sent;
+
+private:
+  static Result respond(int status, std::string body) {
+    Result r;
+    r.response = HttpResponse{status, {}, std::move(body), std::chrono::milliseconds(1)};
+    return r;
+  }
+  static std::string list(const json &items) {
+    return json{{"kind", "List"}, {"apiVersion", "v1"}, {"metadata", {{"resourceVersion", "1"}}}, {"items", items}}
+        .dump();
+  }
+  // Two generic clusters in namespace ns: StatefulSets a-vmstorage and b-vmstorage, each with a vminsert
+  // Deployment that loads its list from a ConfigMap.
+  static Result answer(const std::string &path) {
+    if (path.rfind("/apis/apps/v1/namespaces/ns/statefulsets", 0) == 0) {
+      json items = json::array();
+      for (const std::string c : {"a", "b"})
+        items.push_back({{"metadata", {{"name", c + "-vmstorage"}, {"namespace", "ns"}}},
+                         {"spec",
+                          {{"replicas", 3},
+                           {"serviceName", c + "-vmstorage"},
+                           {"selector", {{"matchLabels", {{"app", c + "-vmstorage"}}}}}}}});
+      return respond(200, list(items));
+    }
+    if (path.rfind("/apis/apps/v1/namespaces/ns/deployments", 0) == 0) {
+      json items = json::array();
+      for (const std::string c : {"a", "b"}) {
+        json container = {{"name", "vminsert"}, {"args", {"-storageNode=$(VM_STORAGE_URLS)"}}};
+        container["envFrom"] = json::array({{{"configMapRef", {{"name", c + "-config"}}}}});
+        json d;
+        d["metadata"] = {{"name", c + "-vminsert"}, {"namespace", "ns"}};
+        d["metadata"]["annotations"] = {{"vmsync.io/storage-workload", "statefulset/" + c + "-vmstorage"}};
+        d["spec"]["replicas"] = 1;
+        d["spec"]["selector"]["matchLabels"] = {{"app", c + "-vminsert"}};
+        d["spec"]["template"]["spec"]["containers"] = json::array({container});
+        items.push_back(d);
+      }
+      return respond(200, list(items));
+    }
+    if (path.rfind("/apis/", 0) == 0 && path.find("/namespaces/") == std::string::npos)
+      return respond(404, "404 page not found"); // no KubeBlocks, no operator
+    return respond(200, list(json::array()));    // pods, ConfigMaps
+  }
+};
+
+std::vector<std::string> read_paths(const check::Scope &scope) {
+  ClientConfig config;
+  config.server = "https://k8s.test:6443";
+  config.token = "t";
+  auto t = std::make_unique<PathTransport>();
+  auto *transport = t.get();
+  Client client(std::move(config), ClientOptions{}, std::move(t));
+  (void)check::read_inventory(client, scope);
+  return transport->sent;
+}
+
+bool asked(const std::vector<std::string> &paths, const std::string &part) {
+  return std::any_of(paths.begin(), paths.end(),
+                     [&](const std::string &p) { return p.find(part) != std::string::npos; });
+}
+
+} // namespace
+
+TEST_CASE("read_inventory: every generic cluster's pods and ConfigMaps when no cluster is named") {
+  check::Scope scope;
+  scope.namespace_ = "ns";
+  const auto paths = read_paths(scope);
+  CHECK(asked(paths, "metadata.name%3Da-config"));
+  CHECK(asked(paths, "metadata.name%3Db-config"));
+  CHECK(asked(paths, "a-vminsert"));
+  CHECK(asked(paths, "b-vminsert"));
+}
+
+TEST_CASE("read_inventory: a named cluster reads only its own generic consumers' pods and ConfigMaps") {
+  check::Scope scope;
+  scope.namespace_ = "ns";
+  scope.clusters = {"a-vmstorage"};
+  const auto paths = read_paths(scope);
+  CHECK(asked(paths, "metadata.name%3Da-config"));
+  CHECK(asked(paths, "a-vminsert"));
+  CHECK_FALSE(asked(paths, "b-config"));
+  CHECK_FALSE(asked(paths, "b-vminsert"));
+  CHECK_FALSE(asked(paths, "b-vmstorage"));
+
+  scope.clusters = {"vm004"}; // a cluster of another layout: no generic round at all
+  const auto none = read_paths(scope);
+  CHECK_FALSE(asked(none, "config"));
+  CHECK_FALSE(asked(none, "vminsert"));
+}
+
+TEST_CASE("read_inventory: the optional APIs are probed together, before the lists") {
+  check::Scope scope;
+  scope.namespace_ = "ns";
+  const auto paths = read_paths(scope);
+  REQUIRE(paths.size() >= 3);
+  CHECK(std::vector<std::string>(paths.begin(), paths.begin() + 3) ==
+        std::vector<std::string>{"/apis/workloads.kubeblocks.io/v1", "/apis/workloads.kubeblocks.io/v1alpha1",
+                                 "/apis/operator.victoriametrics.com/v1beta1"});
+}

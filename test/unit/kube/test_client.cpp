@@ -375,6 +375,20 @@ TEST_CASE("Client: get_if_exists and serves treat 404 as an answer") {
   CHECK(h.transport->sent[1].path == "/apis/operator.victoriametrics.com/v1beta1");
 }
 
+TEST_CASE("Client::serves_all: every probe in one round, one answer each, 404 is an answer") {
+  Harness h([](const HttpRequest &r) {
+    if (r.path == "/apis/workloads.kubeblocks.io/v1") return respond(200, R"({"resources":[{"name":"instancesets"}]})");
+    if (r.path == "/apis/workloads.kubeblocks.io/v1alpha1") return respond(404, "404 page not found");
+    return respond(200, R"({"resources":[{"name":"vmagents"}]})");
+  });
+  const auto served = h.client->serves_all({{"workloads.kubeblocks.io", "v1", "instancesets"},
+                                            {"workloads.kubeblocks.io", "v1alpha1", "instancesets"},
+                                            {"operator.victoriametrics.com", "v1beta1", "vmclusters"}});
+  CHECK(served == std::vector<bool>{true, false, false});
+  CHECK(h.transport->batches == std::vector<std::size_t>{3});
+  CHECK(h.transport->sent[2].path == "/apis/operator.victoriametrics.com/v1beta1");
+}
+
 TEST_CASE("Client: errors are redacted with the secrets the client knows") {
   Harness h(script({respond(400, R"({"kind":"Status","message":"bad header tok-secret-1","reason":"BadRequest","code":400})")}));
   CHECK_THROWS_WITH_AS(h.client->get(resources::pods, "vm", "p"),
