@@ -7,11 +7,13 @@
 Subjects, run in turn in every round so that load from other processes falls on all of them alike:
   a   the floor: curl replaying exactly the requests the preceding vmsync -A run made (URLs from its -v=6 log,
       continue tokens included) over one HTTP/2 connection, all at once, gzip, bodies discarded;
-  b   the peer: kubectl get sts,deploy,pods,cm,instancesets,vmclusters -A -o json | jq -f peer/drift.jq;
+  b   the peer: kubectl get sts,deploy,pods,cm,instancesets,vmclusters -A -o json | jq -f peer/drift.jq
+      (in the first --peer-runs rounds only, when given: at 1x one run takes minutes on 2 cores);
   c   vmsync check -A -o json;
   d   vmsync check -n NS NAME -o json, and d0, its floor (curl replaying d's requests, as a).
-Wall time from fork to exit; CPU (user+sys) and peak RSS from wait4 of each process; requests and bytes
-received from vmsync's own counters (-v), curl's -w, and for kubectl its -v=6 log replayed with curl.
+Wall time from fork to exit; CPU (user+sys) and peak RSS of each process from GNU time; requests and bytes
+received from vmsync's own counters (-v), curl's -w, and for kubectl the -v=6 log of its last timed run, replayed
+with curl.
 """
 import argparse
 import json
@@ -40,40 +42,54 @@ class Proc:
         self.wall, self.cpu, self.rss_kib, self.code, self.out, self.err = wall, cpu, rss_kib, code, out, err
 
 
+# CPU and peak RSS come from GNU time, not from wait4() here: Linux carries a process's RSS high-water mark over
+# fork and exec, so a child forked from this Python (~25 MiB) would never report less than Python's size. time
+# is small, and it reports its child's own figures.
+TIME = ["/usr/bin/time", "-f", "%M %U %S"]
+
+
+def timed(argv, report):
+    return TIME + ["-o", report] + argv
+
+
+def read_time(report):
+    with open(report) as f:
+        rss, user, sys_ = f.read().split()[-3:]  # a killed child adds a line before the figures
+    return int(rss), float(user) + float(sys_)
+
+
 def run(argv, stdin=None, env=None):
-    """Runs argv; returns a Proc with wait4's rusage of that process (and of children it waited for)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Runs argv; returns a Proc with its wall time, and its own CPU time and peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".time") as rep:
         start = time.perf_counter()
-        p = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=err, env=env)
-        _, status, ru = os.wait4(p.pid, 0)
+        p = subprocess.Popen(timed(argv, rep.name), stdin=stdin, stdout=out, stderr=err, env=env)
+        p.wait()
         wall = time.perf_counter() - start
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Proc(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, p.returncode, out.read().decode(),
-                    err.read().decode())
+        rss, cpu = read_time(rep.name)
+        return Proc(wall, cpu, rss, p.returncode, out.read().decode(), err.read().decode())
 
 
 def run_pipeline(first, second, env=None):
     """first | second, each measured on its own; wall time of the whole pipeline."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as err2:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as err2, \
+            tempfile.NamedTemporaryFile(suffix=".time") as rep1, tempfile.NamedTemporaryFile(suffix=".time") as rep2:
         start = time.perf_counter()
-        a = subprocess.Popen(first, stdout=subprocess.PIPE, stderr=err1, env=env)
-        b = subprocess.Popen(second, stdin=a.stdout, stdout=out, stderr=err2, env=env)
+        a = subprocess.Popen(timed(first, rep1.name), stdout=subprocess.PIPE, stderr=err1, env=env)
+        b = subprocess.Popen(timed(second, rep2.name), stdin=a.stdout, stdout=out, stderr=err2, env=env)
         a.stdout.close()
-        results = {}
-        for _ in range(2):
-            pid, status, ru = os.wait4(-1, 0)
-            results[pid] = (os.waitstatus_to_exitcode(status), ru)
+        a.wait()
+        b.wait()
         wall = time.perf_counter() - start
-        a.returncode, b.returncode = results[a.pid][0], results[b.pid][0]
         out.seek(0)
         err1.seek(0)
         err2.seek(0)
         procs = []
-        for p, e in ((a, err1), (b, err2)):
-            code, ru = results[p.pid]
-            procs.append(Proc(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, code, "", e.read().decode()))
+        for p, e, rep in ((a, err1, rep1), (b, err2, rep2)):
+            rss, cpu = read_time(rep.name)
+            procs.append(Proc(wall, cpu, rss, p.returncode, "", e.read().decode()))
         return wall, procs, out.read().decode()
 
 
@@ -131,24 +147,26 @@ def peer_argv(kubectl, cluster, verbosity=0):
 
 
 def peer(kubectl, cluster, env):
-    wall, (k, j), out = run_pipeline(peer_argv(kubectl, cluster),
+    """One timed run of the peer; kubectl logs its requests (-v=6, one line each) for peer_requests."""
+    wall, (k, j), out = run_pipeline(peer_argv(kubectl, cluster, 6),
                                      ["jq", "-c", "-f", os.path.join(HERE, "peer", "drift.jq")], env=env)
     if k.code != 0 or j.code != 0:
         raise SystemExit(f"peer failed: kubectl exit {k.code} {k.err[-500:]} jq exit {j.code} {j.err[-500:]}")
     return wall, k, j, out
 
 
-def peer_requests(kubectl, cluster, env, workdir):
-    """kubectl's requests from its -v=6 log, and their bytes by replaying them with curl (untimed)."""
-    p = run(peer_argv(kubectl, cluster, 6), env=env)
+def peer_requests(kubectl_log, cluster, workdir):
+    """kubectl's requests from the -v=6 log of a timed run, and their bytes by replaying them with curl (untimed)."""
     urls = []
-    for line in p.err.splitlines():
-        m = re.search(r'(GET) (https://\S+) (\d{3})', line) or re.search(r'verb="GET" url="(https://[^"]+)" status="(\d{3})', line)
+    for line in kubectl_log.splitlines():
+        m = re.search(r'verb="GET" url="(https://[^"]+)" status="(\d{3})', line) or \
+            re.search(r'GET (https://\S+) (\d{3})', line)
         if m:
-            urls.append(m.group(2) if m.lastindex == 3 else m.group(1))
-    api = [u for u in urls if "/api" in u and ("?" in u or not u.rstrip("/").endswith(("api", "apis")))]
+            urls.append(m.group(1))
+    if not urls:
+        raise SystemExit(f"no requests in kubectl's -v=6 log: {kubectl_log[-500:]}")
     _, st = curl_replay(cluster, urls, workdir)
-    return {"requests": len(urls), "bytes": st["bytes"], "connections": None, "list_requests": len(api)}
+    return {"requests": len(urls), "bytes": st["bytes"], "connections": None}
 
 
 def summary(values):
@@ -169,10 +187,13 @@ def cmd_run(a):
     samples = {k: {"wall": [], "cpu": [], "rss_kib": []} for k in ("a", "b", "b_kubectl", "b_jq", "c", "d", "d0")}
     counters = {}
     loads = []
-    # Warm-up, untimed: page cache, the kubectl discovery cache, the API server's watch cache.
+    # Warm-up, untimed: page cache, the API server's watch cache, and kubectl's discovery cache (filled by
+    # `kubectl api-resources`, not by a whole peer run: at 1x that reads 600+ MiB and takes minutes on 2 cores).
     vmsync(["-A"], a.vmsync, cluster, 6)
     if a.peer:
-        peer(a.kubectl, cluster, env)
+        run(shlex.split(a.kubectl) + ["--kubeconfig", cluster.kubeconfig, "api-resources"], env=env)
+    peer_runs = a.runs if a.peer_runs is None else min(a.peer_runs, a.runs)
+    kubectl_log = ""
     for i in range(a.runs):
         loads.append(loadavg())
         pc, cc, urls = vmsync(["-A"], a.vmsync, cluster, 6)
@@ -184,8 +205,9 @@ def cmd_run(a):
             samples[key]["cpu"].append(p.cpu)
             samples[key]["rss_kib"].append(p.rss_kib)
         counters.update(c=cc, a=ca, d=cd, d0=cd0)
-        if a.peer:
+        if a.peer and i < peer_runs:
             wall, k, j, _ = peer(a.kubectl, cluster, env)
+            kubectl_log = k.err
             samples["b"]["wall"].append(wall)
             samples["b"]["cpu"].append(k.cpu + j.cpu)
             samples["b"]["rss_kib"].append(max(k.rss_kib, j.rss_kib))
@@ -194,10 +216,11 @@ def cmd_run(a):
                 samples[key]["cpu"].append(p.cpu)
                 samples[key]["rss_kib"].append(p.rss_kib)
         print(f"  round {i + 1}/{a.runs}: a {pa.wall:.3f}s  c {pc.wall:.3f}s  d {pd.wall:.3f}s  d0 {pd0.wall:.3f}s"
-              + (f"  b {samples['b']['wall'][-1]:.2f}s" if a.peer else "") + f"  (load {loads[-1]:.1f})",
+              + (f"  b {samples['b']['wall'][-1]:.2f}s" if a.peer and i < peer_runs else "")
+              + f"  (load {loads[-1]:.1f})",
               file=sys.stderr, flush=True)
     if a.peer:
-        counters["b"] = peer_requests(a.kubectl, cluster, env, a.workdir)
+        counters["b"] = peer_requests(kubectl_log, cluster, a.workdir)
     rec = {"label": a.label, "cluster": a.cluster, "runs": a.runs, "load": summary(loads), "counters": counters,
            "fleet": json.loads(a.fleet) if a.fleet else None,
            "results": {k: {m: summary(v) for m, v in s.items()} for k, s in samples.items() if s["wall"]}}
@@ -249,7 +272,8 @@ def cmd_report(a):
             if k == "b" and cnt:
                 reqs += " (replayed for bytes)"
             wall = "(the pipeline's)" if k.startswith("b_") else fmt_stat(r[k]['wall'], fmt_s)
-            print(f"| {NAMES[k]} | {wall} | {fmt_stat(r[k]['cpu'], fmt_s)} | "
+            name = NAMES[k] + (f" ({r[k]['wall']['n']} rounds)" if r[k]['wall']['n'] != rec["runs"] else "")
+            print(f"| {name} | {wall} | {fmt_stat(r[k]['cpu'], fmt_s)} | "
                   f"{fmt_stat(r[k]['rss_kib'], mib)} | {reqs} | {recv} |")
         med = lambda k: r[k]["wall"]["median"]
         lines = [f"(c)/(a) = {med('c') / med('a'):.2f}x (target ≤ 1.25x)"]
@@ -282,6 +306,7 @@ def main():
     r.add_argument("--cluster", required=True, help="NS/NAME for (d)")
     r.add_argument("--runs", type=int, default=5)
     r.add_argument("--peer", action="store_true", help="also measure (b)")
+    r.add_argument("--peer-runs", type=int, default=None, help="measure (b) in the first N rounds only")
     r.add_argument("--fleet", default="", help="the fleet's summary (JSON), recorded with the results")
     r.add_argument("--workdir", default=tempfile.mkdtemp(prefix="vmsync-bench-"))
     r.add_argument("--out", required=True)
