@@ -181,6 +181,7 @@ def loadavg():
 
 def cmd_run(a):
     cluster = Cluster(a.kcp_dir)
+    a.workdir = a.workdir or tempfile.mkdtemp(prefix="vmsync-bench-")
     ns, name = a.cluster.split("/")
     env = dict(os.environ, KUBECACHEDIR=os.path.join(a.workdir, "kube-cache"))
     os.makedirs(a.workdir, exist_ok=True)
@@ -308,7 +309,7 @@ def main():
     r.add_argument("--peer", action="store_true", help="also measure (b)")
     r.add_argument("--peer-runs", type=int, default=None, help="measure (b) in the first N rounds only")
     r.add_argument("--fleet", default="", help="the fleet's summary (JSON), recorded with the results")
-    r.add_argument("--workdir", default=tempfile.mkdtemp(prefix="vmsync-bench-"))
+    r.add_argument("--workdir", default=None, help="scratch files (default: a new temporary directory)")
     r.add_argument("--out", required=True)
     p = sub.add_parser("report")
     p.add_argument("results")
