@@ -30,7 +30,7 @@ bool use_color(Color c) {
 namespace {
 
 // CLI11's help, except that a flag with an optional value reads as kubectl writes it: CLI11 would show the
-// default value in braces ("--dry-run{client}"), which no one can type.
+// default value in braces ("--dry-run{server}"), which no one can type.
 class HelpFormatter final : public CLI::Formatter {
 public:
   std::string make_option_name(const CLI::Option *opt, bool is_positional) const override {

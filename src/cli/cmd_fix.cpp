@@ -86,8 +86,9 @@ std::string holder_identity() {
   return fmt::format("{}-{}", host, getpid());
 }
 
-// kubectl's --dry-run: none applies; client prints the plan and sends nothing; server also sends every request
-// with dryRun=All, so admission and RBAC judge it. `--dry-run` alone is client, as in kubectl.
+// --dry-run as kubectl spells it: none applies; client prints the plan and sends nothing; server also sends every
+// request with dryRun=All, so admission and RBAC judge it. `--dry-run` alone is server (issue 5: a runbook's
+// dry run should be the server's verdict); kubectl's bare --dry-run means client, hence the explicit help text.
 enum class DryRun { None, Client, Server };
 
 DryRun parse_dry_run(const std::string &text) {
@@ -298,9 +299,9 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
                   "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
   cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
   cmd->add_flag(
-         "--dry-run{client}", opts->dry_run,
-         "Print the plan and change nothing, as kubectl: client (--dry-run alone) sends nothing; server also "
-         "sends every request with dryRun=All, so admission and RBAC are checked; none applies the plan")
+         "--dry-run{server}", opts->dry_run,
+         "Print the plan and change nothing: server (--dry-run alone) also sends every request with dryRun=All, "
+         "so admission and RBAC are checked; client sends nothing; none applies the plan")
       ->check(CLI::IsMember({"none", "client", "server"}));
   cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation (never asked without a terminal)");

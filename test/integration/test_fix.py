@@ -554,12 +554,15 @@ def test_dry_run_server_reports_refused_requests(plane_for, tmp_path):
     assert r.rc == 2, r
     assert "the server would refuse patch-configmap ConfigMap " + ns + "/vm-vmselect-config" in r.err, r
     assert "server dry run (dryRun=All): 0 of 4 requests accepted" in r.out
-    # --dry-run=client sends nothing, so it cannot know; --dry-run alone is client, as in kubectl.
-    for flag in ("--dry-run=client", "--dry-run"):
-        r = run_vmsync("fix", "-n", ns, flag, kubeconfig=kc)
-        assert r.rc == 1, r
-        assert "client dry run: nothing was sent to the server" in r.out, r
-        assert "serverDryRun" not in run_vmsync("fix", "-n", ns, flag, "-o", "json", kubeconfig=kc).out
+    # --dry-run alone is server (issue 5), unlike kubectl's client.
+    r = run_vmsync("fix", "-n", ns, "--dry-run", kubeconfig=kc)
+    assert r.rc == 2, r
+    assert "server dry run (dryRun=All): 0 of 4 requests accepted" in r.out, r
+    # --dry-run=client sends nothing, so it cannot know.
+    r = run_vmsync("fix", "-n", ns, "--dry-run=client", kubeconfig=kc)
+    assert r.rc == 1, r
+    assert "client dry run: nothing was sent to the server" in r.out, r
+    assert "serverDryRun" not in run_vmsync("fix", "-n", ns, "--dry-run=client", "-o", "json", kubeconfig=kc).out
     # --dry-run=none is no dry run: the reader cannot patch, so the real attempt fails.
     r = run_vmsync("fix", "-n", ns, "--dry-run=none", "--yes", kubeconfig=kc)
     assert r.rc == 2 and "forbidden" in r.err.lower(), r

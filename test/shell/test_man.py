@@ -120,7 +120,7 @@ def test_bad_input_section_exists():
 
 
 def test_optional_flag_value_reads_like_kubectl():
-    # CLI11 alone would print the flag's default in braces ("--dry-run{client}"), which no one can type.
+    # CLI11 alone would print the flag's default in braces ("--dry-run{server}"), which no one can type.
     out = vmsync("fix", "--help")
     assert re.search(r"^  --dry-run\[=none\|client\|server\](\s|$)", out, re.M), out
     assert "{" not in out.split("--dry-run", 1)[1].split("\n", 1)[0]
