@@ -76,6 +76,11 @@ class ControlPlane:
                             "--insert", str(insert), "--select", str(select), "--wait", *extra)
 
     def drift(self, layout, ns, name, storage, extra=()):
+        if "--update-configmap" in extra:
+            # Timestamps have whole seconds: a ConfigMap changed in the second its pods started cannot be ordered
+            # against their start, and vmsync rightly calls such pods Unknown. The pods started before deploy()
+            # returned, so a change one second later is unambiguously after it.
+            time.sleep(1.1)
         return self.fixture("drift", "-n", ns, "--layout", layout, "--name", name, "--storage", str(storage),
                             *extra)
 

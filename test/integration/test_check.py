@@ -144,7 +144,7 @@ def test_configmap_updated_after_pods_started_is_stale_with_evidence(cp):
     assert c["source"]["key"] == "VM_STORAGE_URLS"
     assert c["sourceDrift"]["drift"] is False
     for p in c["pods"]:
-        assert p["status"] == "Stale" and p["running"] is None
+        assert p["status"] == "Stale" and p["running"] is None, p
         assert len(p["evidence"]) == 1
         assert "before configmap vm-vminsert-config key VM_STORAGE_URLS changed at" in p["evidence"][0]
     # What the pods really run with (the kubelet stand-in's /metrics) confirms: still 3 nodes.
