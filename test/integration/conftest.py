@@ -173,3 +173,16 @@ def cp_bare():
 def pytest_sessionfinish(session, exitstatus):
     for p in _planes.values():
         p.down()
+
+
+def existing_plane(path):
+    """A control plane already running (test/cluster/up DIR), to iterate without starting new ones."""
+    cp = object.__new__(ControlPlane)
+    cp.dir = path
+    cp.crds = None
+    cp.kubeconfig = os.path.join(path, "kubeconfig")
+    cp.kubeconfig_cert = os.path.join(path, "kubeconfig-cert")
+    cp.ca = os.path.join(path, "ca.crt")
+    with open(os.path.join(path, "admin-token")) as f:
+        cp.token = f.read().strip()
+    return cp

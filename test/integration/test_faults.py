@@ -35,23 +35,12 @@ def build_faults():
     subprocess.run(["go", "build", "-o", FAULTS_BIN, "."], cwd=FAULTS_SRC, check=True, timeout=600)
 
 
-def existing_plane(path):
-    """A control plane already running (test/cluster/up DIR), to iterate without starting new ones."""
-    cp = object.__new__(conftest.ControlPlane)
-    cp.dir = path
-    cp.crds = None
-    cp.kubeconfig = os.path.join(path, "kubeconfig")
-    cp.kubeconfig_cert = os.path.join(path, "kubeconfig-cert")
-    cp.ca = os.path.join(path, "ca.crt")
-    with open(os.path.join(path, "admin-token")) as f:
-        cp.token = f.read().strip()
-    return cp
 
 
 def plane(crds, env):
     """conftest's session control plane for `crds`, or the running one named by $env (VMSYNC_TEST_CP_DIR)."""
     d = os.environ.get(env)
-    return existing_plane(d) if d else conftest.plane(crds)
+    return conftest.existing_plane(d) if d else conftest.plane(crds)
 
 
 @pytest.fixture(scope="module")

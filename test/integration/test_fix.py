@@ -23,16 +23,6 @@ PORT = {"vminsert": 8400, "vmselect": 8401}
 LAYOUTS = ["helm", "operator", "generic", "kubeblocks-1.0", "kubeblocks-0.9"]
 
 
-def existing_plane(path):
-    cp = object.__new__(conftest.ControlPlane)
-    cp.dir = path
-    cp.crds = None
-    cp.kubeconfig = os.path.join(path, "kubeconfig")
-    cp.kubeconfig_cert = os.path.join(path, "kubeconfig-cert")
-    cp.ca = os.path.join(path, "ca.crt")
-    with open(os.path.join(path, "admin-token")) as f:
-        cp.token = f.read().strip()
-    return cp
 
 
 @pytest.fixture
@@ -40,9 +30,9 @@ def plane_for(request):
     def get(layout):
         if layout == "kubeblocks-0.9":
             d = os.environ.get("VMSYNC_TEST_CP09_DIR")
-            return existing_plane(d) if d else request.getfixturevalue("cp09")
+            return conftest.existing_plane(d) if d else request.getfixturevalue("cp09")
         d = os.environ.get("VMSYNC_TEST_CP_DIR")
-        return existing_plane(d) if d else request.getfixturevalue("cp")
+        return conftest.existing_plane(d) if d else request.getfixturevalue("cp")
     return get
 
 
