@@ -153,6 +153,7 @@ std::vector<Candidate> namespaces(const GlobalOptions &g) {
   }
   names.erase("");
   std::vector<Candidate> out;
+  out.reserve(names.size());
   for (const auto &n : names)
     out.push_back({n, {}});
   return out;

@@ -3,6 +3,7 @@
 // manifests (read_manifests.cpp, offline). Layout detection and drift computation work on this alone, so the
 // live and the offline check share every line after reading.
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,6 +33,37 @@ struct Inventory {
   [[nodiscard]] const nlohmann::json *configmap(const std::string &ns, const std::string &name) const;
   [[nodiscard]] const nlohmann::json *find(const std::vector<nlohmann::json> &objs, const std::string &ns,
                                            const std::string &name) const;
+  // The objects of `objs` in namespace `ns`, in list order.
+  [[nodiscard]] const std::vector<const nlohmann::json *> &in_namespace(const std::vector<nlohmann::json> &objs,
+                                                                       const std::string &ns) const;
+  // Pods with an owner reference of this UID, in list order.
+  [[nodiscard]] const std::vector<const nlohmann::json *> &pods_owned_by(const std::string &uid) const;
+  // Pods owned by a ReplicaSet that Deployment `ns`/`name` would have created (named <name>-<pod-template-hash>).
+  [[nodiscard]] const std::vector<const nlohmann::json *> &pods_of_replicasets(const std::string &ns,
+                                                                              const std::string &name) const;
+
+  // The lookups above are served from indexes built on first use, so discovery over a fleet is linear in its
+  // objects, not quadratic. An index remembers which storage (data pointer and size) it was built from and is
+  // rebuilt when that changed (lists only ever grow, by appending; a copied Inventory has storage of its own).
+  // Not thread-safe: an Inventory is read by one thread.
+  struct Indexes;
+
+private:
+  // Moves carry the indexes along with the lists they index; a copy starts without.
+  struct IndexCache {
+    std::shared_ptr<Indexes> built;
+    IndexCache() = default;
+    IndexCache(const IndexCache & /*other*/) {}
+    IndexCache &operator=(const IndexCache &other) {
+      if (this != &other) built.reset();
+      return *this;
+    }
+    IndexCache(IndexCache &&) noexcept = default;
+    IndexCache &operator=(IndexCache &&) noexcept = default;
+    ~IndexCache() = default;
+  };
+  mutable IndexCache indexes_;
+  Indexes &indexes() const;
 };
 
 // Small accessors for API objects (no exceptions on missing fields).

@@ -36,7 +36,8 @@ bool matches_labels(const json &obj, const json &match_labels) {
 }
 
 // Pods owned by a workload: by owner UID (StatefulSet, InstanceSet), or for a Deployment by its ReplicaSets'
-// naming and the Deployment's selector (ReplicaSets are not read).
+// naming and the Deployment's selector (ReplicaSets are not read). Candidates come from the inventory's owner
+// indexes, so this costs the workload's own pods, not the namespace's.
 std::vector<const json *> pods_of(const Inventory &inv, const json &workload, const std::string &kind) {
   std::vector<const json *> out;
   const auto uid = str_at(workload, {"metadata", "uid"});
@@ -44,23 +45,30 @@ std::vector<const json *> pods_of(const Inventory &inv, const json &workload, co
   const auto name = meta_name(workload);
   const auto &sel = at_path(workload, {"spec", "selector", "matchLabels"});
   std::set<std::string> seen;
-  for (const auto &p : inv.pods) {
-    if (meta_namespace(p) != ns || pod_is_terminating(p)) continue;
+  auto consider = [&](const json &p, bool owned) {
+    if (!owned || meta_namespace(p) != ns || pod_is_terminating(p)) return;
     const auto phase = str_at(p, {"status", "phase"});
-    if (phase == "Succeeded" || phase == "Failed") continue;
-    bool owned = false;
-    const auto &refs = at_path(p, {"metadata", "ownerReferences"});
-    if (refs.is_array()) {
-      for (const auto &r : refs) {
-        if (!uid.empty() && str_at(r, {"uid"}) == uid) owned = true;
-        if (kind == "Deployment" && str_at(r, {"kind"}) == "ReplicaSet" &&
-            str_at(r, {"name"}).starts_with(name + "-") && matches_labels(p, sel))
-          owned = true;
-      }
+    if (phase == "Succeeded" || phase == "Failed") return;
+    if (seen.insert(meta_name(p)).second) out.push_back(&p);
+  };
+  if (!uid.empty()) {
+    for (const auto *p : inv.pods_owned_by(uid)) consider(*p, true);
+    if (kind == "Deployment")
+      for (const auto *p : inv.pods_of_replicasets(ns, name)) consider(*p, matches_labels(*p, sel));
+  } else {
+    // Offline fixtures and UID-less objects: the ReplicaSet naming, or the selector plus the controller's pod
+    // naming.
+    for (const auto *p : inv.in_namespace(inv.pods, ns)) {
+      bool owned = false;
+      const auto &refs = at_path(*p, {"metadata", "ownerReferences"});
+      if (kind == "Deployment" && refs.is_array())
+        for (const auto &r : refs)
+          if (str_at(r, {"kind"}) == "ReplicaSet" && str_at(r, {"name"}).starts_with(name + "-") &&
+              matches_labels(*p, sel))
+            owned = true;
+      if (!owned && matches_labels(*p, sel) && meta_name(*p).starts_with(name + "-")) owned = true;
+      consider(*p, owned);
     }
-    // Offline fixtures and UID-less objects: fall back to selector plus the controller's pod naming.
-    if (!owned && uid.empty() && matches_labels(p, sel) && meta_name(p).starts_with(name + "-")) owned = true;
-    if (owned && seen.insert(meta_name(p)).second) out.push_back(&p);
   }
   std::sort(out.begin(), out.end(),
             [](const json *a, const json *b) { return model::natural_less(meta_name(*a), meta_name(*b)); });
@@ -127,8 +135,9 @@ void discover_helm(const Inventory &inv, std::vector<ClusterSpec> &out) {
     const auto sts_name = meta_name(sts);
     const auto tmpl = fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
     for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
-      for (const auto &w : *list) {
-        if (meta_namespace(w) != c.namespace_ || label(w, "app.kubernetes.io/instance") != c.name ||
+      for (const auto *wp : inv.in_namespace(*list, c.namespace_)) {
+        const auto &w = *wp;
+        if (label(w, "app.kubernetes.io/instance") != c.name ||
             label(w, "app.kubernetes.io/name") != "victoria-metrics-cluster")
           continue;
         const auto app = label(w, "app");
@@ -225,8 +234,9 @@ void discover_kubeblocks(const Inventory &inv, std::vector<ClusterSpec> &out) {
     c.owner = inv.find(inv.kb_clusters, c.namespace_, c.name);
     storage_common(c, inv, its, "InstanceSet");
     const auto prefix = fmt::format("{}-vmstorage-", c.name);
-    for (const auto &w : inv.instancesets) {
-      if (meta_namespace(w) != c.namespace_ || label(w, "app.kubernetes.io/instance") != c.name) continue;
+    for (const auto *wp : inv.in_namespace(inv.instancesets, c.namespace_)) {
+      const auto &w = *wp;
+      if (label(w, "app.kubernetes.io/instance") != c.name) continue;
       const auto comp = label(w, "apps.kubeblocks.io/component-name");
       if (comp != "vminsert" && comp != "vmselect") continue;
       ConsumerSpec cons;
@@ -464,7 +474,8 @@ std::vector<std::string> spell_like(const std::vector<std::string> &existing, co
       auto at = host.find("{i}");
       if (at != std::string::npos) host.replace(at, 3, std::to_string(i));
     }
-    out.push_back(port.empty() ? host : host + ":" + port);
+    if (!port.empty()) host.append(":").append(port);
+    out.push_back(std::move(host));
   }
   return out;
 }

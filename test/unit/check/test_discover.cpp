@@ -248,3 +248,62 @@ TEST_CASE("offline manifests: unreadable YAML names the file and line") {
   CHECK_THROWS_WITH_AS(read_manifests({VMSYNC_TEST_DATA "/manifests/broken.yaml"}, "x"),
                        doctest::Contains("broken.yaml: line 4, column 1: end of sequence flow not found"), ParseError);
 }
+
+TEST_CASE("pods of a Deployment are its ReplicaSets' pods, not those of a Deployment whose name it prefixes") {
+  // Two Helm releases' consumers in one namespace: "vm" and "vm-victoria-metrics-cluster-vminsert-..."-like
+  // prefixes are what a name-prefix match would confuse. Labels are equal on purpose: ownership decides.
+  Inventory inv;
+  inv.statefulsets.push_back(helm_sts("mon", 2));
+  auto ins = helm_consumer("mon", "vminsert", 2, 8400);
+  inv.deployments.push_back(ins);
+  auto longer = ins;
+  longer["metadata"]["name"] = "vm-victoria-metrics-cluster-vminsert-canary";
+  longer["metadata"]["uid"] = "canary-uid";
+  inv.deployments.push_back(longer);
+  inv.pods.push_back(pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-abcde"));
+  inv.pods.push_back(pod_of(inv.deployments[1], "vm-victoria-metrics-cluster-vminsert-canary-5d9f-xyzab"));
+  auto gone = pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-gone1");
+  gone["metadata"]["deletionTimestamp"] = "2026-11-27T00:00:00Z";
+  inv.pods.push_back(gone);
+  Scope scope;
+  scope.namespace_ = "mon";
+  auto specs = discover_clusters(inv, scope);
+  REQUIRE(specs.size() == 1);
+  REQUIRE(specs[0].consumers.size() == 2);
+  for (const auto &cons : specs[0].consumers) {
+    REQUIRE(cons.pods.size() == 1);
+    const auto pod_name = meta_name(*cons.pods[0]);
+    if (meta_name(*cons.workload) == "vm-victoria-metrics-cluster-vminsert")
+      CHECK(pod_name == "vm-victoria-metrics-cluster-vminsert-5d9f-abcde");
+    else
+      CHECK(pod_name == "vm-victoria-metrics-cluster-vminsert-canary-5d9f-xyzab");
+  }
+}
+
+TEST_CASE("many namespaces: each Helm cluster gets its own consumers and pods") {
+  Inventory inv;
+  constexpr int kNamespaces = 40;
+  for (int n = 0; n < kNamespaces; ++n) {
+    const auto ns = "fleet-" + std::to_string(n);
+    inv.statefulsets.push_back(helm_sts(ns, 2 + n % 3));
+    inv.deployments.push_back(helm_consumer(ns, "vminsert", 2, 8400));
+    inv.deployments.push_back(helm_consumer(ns, "vmselect", 2, 8401));
+  }
+  for (std::size_t d = 0; d < inv.deployments.size(); ++d)
+    for (int k = 0; k < 3; ++k)
+      inv.pods.push_back(pod_of(inv.deployments[d], meta_name(inv.deployments[d]) + "-5d9f-p" + std::to_string(k)));
+  Scope scope;
+  scope.all_namespaces = true;
+  auto specs = discover_clusters(inv, scope);
+  REQUIRE(specs.size() == kNamespaces);
+  for (const auto &c : specs) {
+    REQUIRE(c.consumers.size() == 2);
+    for (const auto &cons : c.consumers) {
+      CHECK(meta_namespace(*cons.workload) == c.namespace_);
+      REQUIRE(cons.pods.size() == 3);
+      for (const auto *p : cons.pods) CHECK(meta_namespace(*p) == c.namespace_);
+    }
+    const int n = std::stoi(c.namespace_.substr(6));
+    CHECK(c.consumers[0].expected.size() == static_cast<std::size_t>(2 + n % 3));
+  }
+}
