@@ -17,6 +17,8 @@ seconds=${2:?usage: fuzz/run.sh TARGET|all SECONDS}
 build=${VMSYNC_FUZZ_BUILD_DIR:-$root/build-fuzz}
 all_targets=(kubeconfig exec_credential storage_nodes list_page manifests)
 
+# As scripts/build.sh: ccache keys on paths relative to the checkout, so a clean clone reuses earlier objects.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 if [ -z "${VMSYNC_FUZZ_NO_BUILD:-}" ] && [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DVMSYNC_FUZZ=ON -DVMSYNC_BUILD_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

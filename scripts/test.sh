@@ -57,8 +57,8 @@ if has asan; then
   VMSYNC_BUILD_DIR="$root/build-asan" bash scripts/build.sh -DVMSYNC_SANITIZE=ON
   (cd build-asan && ctest --output-on-failure -j2)
   test/cluster/build.sh
-  # The integration tests that exercise the client and check paths; the whole suite already ran above.
-  (cd test/integration && VMSYNC_BIN="$root/build-asan/vmsync" python3 -m pytest -q -p no:cacheprovider test_check.py test_access.py)
+  # The same integration files as above, now against the sanitizer build of the binary.
+  (cd test/integration && VMSYNC_BIN="$root/build-asan/vmsync" python3 -m pytest -q -p no:cacheprovider ${VMSYNC_INTEGRATION_TESTS})
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 

@@ -480,6 +480,19 @@ std::vector<std::string> spell_like(const std::vector<std::string> &existing, co
   return out;
 }
 
+bool may_be_consumer(const json &workload, const Scope &scope) {
+  if (label(workload, "app.kubernetes.io/name") == "victoria-metrics-cluster") return true; // Helm
+  const auto name = meta_name(workload);
+  for (const char *comp : {"vminsert", "vmselect"}) // the operator: <comp>-<cluster>, or legacy <cluster>-<comp>
+    if (name.starts_with(std::string{comp} + "-") || name.ends_with(std::string{"-"} + comp)) return true;
+  if (!annotation(workload, "vmsync.io/storage-workload").empty()) return true;
+  for (const auto &r : scope.relations) {
+    auto slash = r.consumer.find('/');
+    if ((slash == std::string::npos ? r.consumer : r.consumer.substr(slash + 1)) == name) return true;
+  }
+  return false;
+}
+
 std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope) {
   std::vector<ClusterSpec> out;
   discover_kubeblocks(inv, out);

@@ -39,6 +39,11 @@ struct ClusterSpec {
 
 std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope);
 
+// Whether a StatefulSet or Deployment could be a consumer (vminsert, vmselect) in any layout discover_clusters
+// knows: Helm by its labels, the operator by its names, generic by annotation or --relation. Only consumers'
+// pod templates are ever read, so the reader drops the others' (a fleet's unrelated workloads are mostly that).
+bool may_be_consumer(const nlohmann::json &workload, const Scope &scope);
+
 // The expected list for `ordinals`, spelled like the first entry of `existing` that names a storage pod
 // (host beginning with `pod_prefix` + ordinal), else with `default_template` where "{i}" is the ordinal.
 std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,

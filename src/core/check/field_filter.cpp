@@ -86,7 +86,7 @@ struct Walk {
 
 } // namespace
 
-kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item) {
+kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item, ItemHook at_item_end) {
   auto items = std::make_shared<FieldTree>(*item);
   items->name = "items";
   auto root = std::make_shared<const FieldTree>(FieldTree::only(
@@ -95,12 +95,15 @@ kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item) {
   Walk walk;
   walk.root = std::move(root);
   // Each parse copies the callback, and with it a fresh Walk.
-  return [walk](int depth, Event event, nlohmann::json &parsed) mutable {
+  return [walk, hook = std::move(at_item_end)](int depth, Event event, nlohmann::json &parsed) mutable {
     switch (event) {
     case Event::object_start: return walk.start(depth, false);
     case Event::array_start: return walk.start(depth, true);
     case Event::key: return walk.key(depth, parsed.get_ref<const std::string &>());
-    case Event::object_end: return walk.end_element(depth, parsed);
+    case Event::object_end:
+      // An element of the root's "items" array (the only array the root node keeps at depth 1).
+      if (hook && depth == 2 && walk.is_array.size() >= 2 && walk.is_array[1]) hook(parsed);
+      return walk.end_element(depth, parsed);
     case Event::array_end:
     case Event::value: return true;
     }
@@ -116,12 +119,18 @@ FieldTree container_fields(const char *name) {
                         T::everything("env"), T::everything("envFrom")});
 }
 
+FieldTree metadata_fields() {
+  using T = FieldTree;
+  return T::everything("metadata", {"managedFields"},
+                       {T::everything("annotations", {"kubectl.kubernetes.io/last-applied-configuration"})});
+}
+
 } // namespace
 
 std::shared_ptr<const FieldTree> pod_fields() {
   using T = FieldTree;
   static const auto tree = std::make_shared<const FieldTree>(T::only(
-      "", {T::everything("metadata", {"managedFields"}),
+      "", {metadata_fields(),
            T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
            T::only("status", {T::everything("phase"),
                               T::everything("conditions").where("type", "Ready"),
@@ -134,7 +143,7 @@ std::shared_ptr<const FieldTree> pod_fields() {
 std::shared_ptr<const FieldTree> workload_fields() {
   using T = FieldTree;
   static const auto tree = std::make_shared<const FieldTree>(T::only(
-      "", {T::everything("metadata", {"managedFields"}), T::everything("status"),
+      "", {metadata_fields(), T::everything("status"),
            T::everything("spec", {"volumeClaimTemplates"},
                          {T::only("template", {T::everything("metadata"),
                                                T::only("spec", {container_fields("containers"),

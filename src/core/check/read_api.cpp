@@ -20,6 +20,7 @@
 // answer and costs the same round trip.
 #include "vmsync/check/check.hpp"
 
+#include "discover.hpp"
 #include "field_filter.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/client.hpp"
@@ -191,8 +192,15 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.options.label_selector = std::move(selector);
     q.options.limit = scope.chunk_size;
     if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
-    if (sink == &Inventory::statefulsets || sink == &Inventory::deployments || sink == &Inventory::instancesets)
-      q.filter = list_filter(workload_fields());
+    if (sink == &Inventory::instancesets) q.filter = list_filter(workload_fields());
+    if (sink == &Inventory::statefulsets || sink == &Inventory::deployments)
+      q.filter = list_filter(workload_fields(), [&scope](nlohmann::json &w) {
+        // Only consumers' pod templates are read: the others keep their metadata only (a StatefulSet may still
+        // be some cluster's storage, which needs its spec and status, not its pod template's containers).
+        if (may_be_consumer(w, scope)) return;
+        if (auto spec = w.find("spec"); spec != w.end() && spec->is_object())
+          if (auto tmpl = spec->find("template"); tmpl != spec->end() && tmpl->is_object()) tmpl->erase("spec");
+      });
     batch.push_back({std::move(q), sink});
   };
   const std::string &user_sel = scope.label_selector;

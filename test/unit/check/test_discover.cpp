@@ -307,3 +307,22 @@ TEST_CASE("many namespaces: each Helm cluster gets its own consumers and pods") 
     CHECK(c.consumers[0].expected.size() == static_cast<std::size_t>(2 + n % 3));
   }
 }
+
+TEST_CASE("may_be_consumer: every consumer the layouts find, and not an unrelated workload") {
+  Scope scope;
+  CHECK(may_be_consumer(helm_consumer("mon", "vminsert", 1, 8400), scope));
+  CHECK(may_be_consumer(helm_sts("mon", 1), scope)); // Helm storage: labelled as the chart, kept too
+  auto w = json{{"metadata", {{"name", "vminsert-prod"}, {"namespace", "mon"}}}};
+  CHECK(may_be_consumer(w, scope)); // operator
+  w["metadata"]["name"] = "prod-vmselect";
+  CHECK(may_be_consumer(w, scope)); // operator, useLegacyNaming
+  w["metadata"]["name"] = "web";
+  CHECK_FALSE(may_be_consumer(w, scope));
+  w["metadata"]["annotations"] = {{"vmsync.io/storage-workload", "statefulset/store"}};
+  CHECK(may_be_consumer(w, scope)); // generic, by annotation
+  w["metadata"].erase("annotations");
+  scope.relations.push_back(parse_relation("consumer=deployment/web,storage=statefulset/store"));
+  CHECK(may_be_consumer(w, scope)); // generic, by --relation
+  w["metadata"]["name"] = "vminsertx";
+  CHECK_FALSE(may_be_consumer(w, scope));
+}

@@ -150,3 +150,27 @@ TEST_CASE("FieldTree::where keeps the array elements with the field value, whole
   CHECK(got == json::parse(R"({"items": [{"c": [{"type": "A", "s": 2}, {"type": "A", "s": [6]}],
                                           "d": [{"k": "v", "n": {"m": 1}}]}]})"));
 }
+
+TEST_CASE("list_filter drops the last-applied-configuration annotation of pods and workloads, nothing else") {
+  const auto page = R"({"items": [{"metadata": {"name": "a", "annotations": {
+      "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Deployment\"}", "vmsync.io/role": "vminsert"}}}]})";
+  const auto want = json::parse(R"({"items": [{"metadata": {"name": "a", "annotations": {"vmsync.io/role": "vminsert"}}}]})");
+  CHECK(json::parse(page, list_filter(pod_fields())) == want);
+  CHECK(json::parse(page, list_filter(workload_fields())) == want);
+}
+
+TEST_CASE("list_filter gives each filtered list item, and only list items, to the item hook") {
+  std::vector<std::string> seen;
+  const auto filter = list_filter(workload_fields(), [&seen](json &item) {
+    seen.push_back(item.at("metadata").value("name", "?"));
+    if (item["metadata"]["name"] == "b") item.erase("spec");
+  });
+  const auto got = json::parse(R"({"kind": "List", "metadata": {"continue": "x"}, "items": [
+      {"metadata": {"name": "a", "managedFields": [{"m": 1}]}, "spec": {"replicas": 1, "template": {"metadata": {}}}},
+      {"metadata": {"name": "b"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"k": "v"}}}}]})",
+                               filter);
+  CHECK(seen == std::vector<std::string>{"a", "b"});
+  CHECK(got == json::parse(R"({"kind": "List", "metadata": {"continue": "x"}, "items": [
+      {"metadata": {"name": "a"}, "spec": {"replicas": 1, "template": {"metadata": {}}}},
+      {"metadata": {"name": "b"}}]})"));
+}
