@@ -29,12 +29,15 @@ struct HttpRequest {
   Headers headers;
   std::string body;
   std::chrono::milliseconds timeout{0}; // whole transfer; 0: no limit (the connect timeout still applies)
+  // Ask for gzip and keep the body as received: the caller inflates it while parsing (see the response's
+  // content-encoding header). Otherwise bodies arrive decompressed.
+  bool keep_compressed = false;
 };
 
 struct HttpResponse {
   int status = 0;
   Headers headers; // names lower-cased
-  std::string body; // already decompressed
+  std::string body; // decompressed, unless the request kept it compressed and content-encoding says gzip
   std::chrono::microseconds elapsed{0}; // from start to the last byte, for -v request logging
   [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
 };

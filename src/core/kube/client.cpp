@@ -11,6 +11,7 @@
 // Errors become one line from describe_api_error, redacted with every secret the client knows.
 #include "vmsync/kube/client.hpp"
 
+#include "gzip.hpp"
 #include "text.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/base64.hpp"
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <istream>
 #include <random>
 #include <set>
 #include <thread>
@@ -76,6 +78,14 @@ std::string list_query(const ListOptions &options, const std::string &continue_t
 }
 
 namespace {
+
+// An error answer larger than this is not a Status object anyone should read whole.
+constexpr std::size_t kMaxErrorBody = 8U << 20U;
+
+bool is_gzip(const HttpResponse &resp) {
+  const auto enc = resp.header("content-encoding");
+  return enc && text::trim(*enc) == "gzip";
+}
 
 // ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9], at most 63 characters (empty allowed for values).
 bool is_label_name(std::string_view s, bool allow_empty) {
@@ -529,6 +539,17 @@ struct Client::Impl {
         HttpResponse &resp = *result.response;
         log_response(req, resp);
         const int status = resp.status;
+        if ((status < 200 || status > 299) && is_gzip(resp)) {
+          // Error answers are read whole (their Status message): inflate them here, bounded, for everyone after.
+          try {
+            resp.body = gunzip(resp.body, kMaxErrorBody);
+          } catch (const ParseError &e) {
+            resp.body = fmt::format("(the {} answer's gzip body could not be read: {})", status, e.what());
+          }
+          resp.headers.erase(std::remove_if(resp.headers.begin(), resp.headers.end(),
+                                            [](const auto &h) { return h.first == "content-encoding"; }),
+                             resp.headers.end());
+        }
         if (status == 401 && exec && !s.reauthenticated) {
           // The plugin's credential was revoked or expired early: ask it again, once.
           s.reauthenticated = true;
@@ -581,6 +602,22 @@ struct Client::Impl {
     } catch (const nlohmann::json::exception &e) {
       throw ParseError(fmt::format("{}: the server's answer is not valid JSON ({})",
                                    target_text(t.verb, t.resource, t.ns, t.name), e.what()));
+    }
+  }
+
+  // A response that may be gzip as received (HttpRequest::keep_compressed): parsed while it is inflated, so the
+  // decompressed text never exists whole.
+  nlohmann::json parse_body(const HttpResponse &resp, const Target &t, const ParseFilter &filter) const {
+    if (!is_gzip(resp)) return parse_body(resp.body, t, filter);
+    try {
+      GunzipBuf buf(resp.body);
+      std::istream in(&buf);
+      return filter ? nlohmann::json::parse(in, filter) : nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception &e) {
+      throw ParseError(fmt::format("{}: the server's answer is not valid JSON ({})",
+                                   target_text(t.verb, t.resource, t.ns, t.name), e.what()));
+    } catch (const ParseError &e) {
+      throw ParseError(fmt::format("{}: {}", target_text(t.verb, t.resource, t.ns, t.name), e.what()));
     }
   }
 
@@ -661,8 +698,9 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
       if (states[i].done) continue;
       const ListQuery &q = queries[i];
       const std::string query = list_query(q.options, states[i].continue_token);
-      calls.push_back(Call{impl_->make_request(Method::Get, with_query(resource_path(q.resource, q.namespace_), query)),
-                           Target{"list", q.resource, q.namespace_, ""}, true});
+      auto request = impl_->make_request(Method::Get, with_query(resource_path(q.resource, q.namespace_), query));
+      request.keep_compressed = true; // pages are parsed from their gzip bytes (parse_body)
+      calls.push_back(Call{std::move(request), Target{"list", q.resource, q.namespace_, ""}, true});
       pending.push_back(i);
     }
     if (calls.empty()) break;
@@ -688,7 +726,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
           continue;
         }
         HttpResponse resp = impl_->expect_success(o, t);
-        nlohmann::json page = impl_->parse_body(resp.body, t, q.filter);
+        nlohmann::json page = impl_->parse_body(resp, t, q.filter);
         if (auto items = page.find("items"); items != page.end() && items->is_array())
           for (auto &item : *items) st.result.items.push_back(std::move(item));
         std::string next;

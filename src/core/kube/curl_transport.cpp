@@ -357,7 +357,13 @@ std::unique_ptr<CurlTransport::Transfer> CurlTransport::prepare(HttpRequest requ
   }
   setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()), "CURLOPT_CONNECTTIMEOUT_MS");
 
-  if (!config_.disable_compression) setopt(h, CURLOPT_ACCEPT_ENCODING, "", "CURLOPT_ACCEPT_ENCODING");
+  if (!config_.disable_compression && t->request.keep_compressed) {
+    // gzip only (what the caller inflates, and all the API server sends), left as received.
+    setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip", "CURLOPT_ACCEPT_ENCODING");
+    setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L, "CURLOPT_HTTP_CONTENT_DECODING");
+  } else if (!config_.disable_compression) {
+    setopt(h, CURLOPT_ACCEPT_ENCODING, "", "CURLOPT_ACCEPT_ENCODING");
+  }
 
   // TLS: verified unless asked not to; with a CA from the kubeconfig, that CA alone (as Go's RootCAs).
   if (config_.insecure_skip_tls_verify) {

@@ -1,5 +1,6 @@
 // The API client against a scripted HttpTransport: paths and queries, selectors, auth headers, paging, 410
 // restarts, retries with Retry-After and backoff, the deadline (on a fake clock: nothing sleeps), error lines.
+#include "gzip_data.hpp"
 #include "temp_dir.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/client.hpp"
@@ -654,4 +655,37 @@ TEST_CASE("Client: -v6 logs each request like kubectl, -v8 the headers with Auth
                       "    content-type: application/json",
                   });
   for (const auto &line : v8.log) CHECK(line.find("tok-secret-1") == std::string::npos);
+}
+
+TEST_CASE("Client::list_many: list pages ask for gzip as received and are parsed from it; others do not") {
+  Harness h([](const HttpRequest &r) {
+    if (r.path.find("continue=t1") != std::string::npos)
+      return respond(200, page({"c"}, ""), {{"content-type", "application/json"}}); // small: not compressed
+    return respond(200, vmsync::test::gzip(page({"a", "b"}, "t1")), {{"content-encoding", "gzip"}});
+  });
+  const auto r = h.client->list(pods_in("vm", 2));
+  CHECK(names(r) == std::vector<std::string>{"a", "b", "c"});
+  REQUIRE(h.transport->sent.size() == 2);
+  CHECK(h.transport->sent[0].keep_compressed);
+  CHECK(h.transport->sent[1].keep_compressed);
+}
+
+TEST_CASE("Client::list_many: a gzip page cut short or corrupt is a ParseError naming the list") {
+  const auto whole = vmsync::test::gzip(page({"a", "b"}, ""));
+  Harness h(script({respond(200, whole.substr(0, whole.size() / 2), {{"content-encoding", "gzip"}}),
+                    respond(200, "not gzip at all", {{"content-encoding", "gzip"}})}));
+  CHECK_THROWS_WITH_AS(h.client->list(pods_in("vm")), doctest::Contains("list pods in namespace \"vm\""), ParseError);
+  CHECK_THROWS_WITH_AS(h.client->list(pods_in("vm")), doctest::Contains("corrupt"), ParseError);
+}
+
+TEST_CASE("Client::list_many: a gzip error answer is inflated, so its Status message reaches the error") {
+  Harness h(script({respond(403, vmsync::test::gzip(status_body("forbidden.json")), {{"content-encoding", "gzip"}})}));
+  try {
+    (void)h.client->list(pods_in("vm"));
+    FAIL("no error");
+  } catch (const ApiError &e) {
+    CHECK(e.status() == 403);
+    CHECK(std::string(e.what()).find("forbidden") != std::string::npos);
+    CHECK(std::string(e.what()).find("gzip") == std::string::npos);
+  }
 }
