@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
-# Every test, from a fresh Debian machine (as root, as CI runs it):
-#   1. dependencies (Debian packages; Go modules through the module proxy),
-#   2. vmsync built with warnings as errors, and its unit tests (ctest),
-#   3. the local control plane (test/cluster) built from k8s.io/kubernetes, and its own tests,
-#   4. the integration and end-to-end tests of the built vmsync binary against that control plane,
+# Every test, from a fresh Debian machine (as root, as CI runs it), in this order:
+#   1. unit: dependencies (Debian packages; Go modules through the module proxy), vmsync built with warnings as
+#      errors, and its unit tests (ctest: unit cases, man page, completions, install);
+#   2. tidy: clang-tidy with the repository's .clang-tidy over src/, which must report nothing
+#      (scripts/tidy.py; it skips files whose preprocessed text is unchanged since they were last clean);
+#   3. cluster: the local control plane (test/cluster) built from k8s.io/kubernetes, and its own tests;
+#   4. integration: the integration and end-to-end tests of the built vmsync binary against that control plane;
 #   5. bench: a smoke run of the fleet benchmark (bench/run --small): a small fleet, checks only that it runs and
-#      that vmsync and the kubectl + jq peer report the same drift pod for pod; no timing is asserted,
-#   (opt-in) 6. asan: the unit and integration tests again, built with AddressSanitizer and UBSan (build-asan/),
-#   7. fuzz: each libFuzzer target for VMSYNC_FUZZ_SECONDS (default 25) seconds (build-fuzz/, clang),
-#   8. tidy: clang-tidy with the repository's .clang-tidy over src/, which must report nothing.
-# Set VMSYNC_TEST_STAGES to a subset ("unit cluster integration bench asan fuzz tidy") to run part of it.
+#      that vmsync and the kubectl + jq peer report the same drift pod for pod; no timing is asserted;
+#   6. asan: the unit tests and every integration file of stage 4 again, with vmsync built with AddressSanitizer
+#      and UndefinedBehaviorSanitizer (build-asan/); any sanitizer report fails the test that met it;
+#   7. fuzz: each libFuzzer target for VMSYNC_FUZZ_SECONDS (default 20) seconds (build-fuzz/, clang), from the
+#      committed seed corpus; a crash, hang or leak fails it.
+# Set VMSYNC_TEST_STAGES to a subset ("unit tidy cluster integration bench asan fuzz") to run part of it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-# asan, fuzz and tidy are opt-in until their pieces (fuzz/, the clang-tidy clean-up) have landed and been timed
-# inside CI's 90 minutes; run them with VMSYNC_TEST_STAGES="asan fuzz tidy".
-stages=${VMSYNC_TEST_STAGES:-"unit cluster integration bench"}
+stages=${VMSYNC_TEST_STAGES:-"unit tidy cluster integration bench asan fuzz"}
 has() { [[ " $stages " == *" $1 "* ]]; }
 # The integration test files run by default (each passed on the development machine before it was listed here).
 VMSYNC_INTEGRATION_TESTS=${VMSYNC_INTEGRATION_TESTS:-"test_check.py test_access.py test_fix.py test_deploy.py test_ship_completion.py test_ship_pushgateway.py test_ship_reports.py test_faults.py test_faults_bad_input.py test_faults_fix.py test_secrets.py"}
-step() { printf '\n==> %s\n' "$*" >&2; }
+step() { printf '\n==> %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
 
 step "dependencies"
 bash scripts/install-deps.sh
@@ -28,6 +29,11 @@ if has unit; then
   step "build (warnings as errors) and unit tests"
   bash scripts/build.sh
   (cd build && ctest --output-on-failure -j2)
+fi
+
+if has tidy; then
+  step "clang-tidy over src/ (.clang-tidy; no findings allowed)"
+  python3 scripts/tidy.py
 fi
 
 if has cluster; then
@@ -63,16 +69,8 @@ if has asan; then
 fi
 
 if has fuzz; then
-  step "fuzz each libFuzzer target for ${VMSYNC_FUZZ_SECONDS:-25}s (build-fuzz)"
-  bash fuzz/run.sh all "${VMSYNC_FUZZ_SECONDS:-25}"
+  step "fuzz each libFuzzer target for ${VMSYNC_FUZZ_SECONDS:-20}s (build-fuzz)"
+  bash fuzz/run.sh all "${VMSYNC_FUZZ_SECONDS:-20}"
 fi
 
-if has tidy; then
-  step "clang-tidy over src/ (.clang-tidy; no findings allowed)"
-  CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-tidy" -G Ninja -DVMSYNC_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$root/build-tidy" --target vmsync_version_info >/dev/null 2>&1 || true # generated sources
-  mapfile -t tidy_sources < <(git ls-files 'src/*.cpp')
-  run-clang-tidy -quiet -p "$root/build-tidy" -j"$(nproc)" "${tidy_sources[@]/#/$root/}" >"$root/build-tidy/tidy.log" 2>&1 ||
-    { grep -E "warning:|error:" "$root/build-tidy/tidy.log" | sort -u >&2; echo "clang-tidy reported findings" >&2; exit 1; }
-fi
 step "all tests passed"

@@ -67,7 +67,7 @@ GunzipBuf::int_type GunzipBuf::underflow() {
 std::string gunzip(std::string_view compressed, std::size_t max_out) {
   GunzipBuf buf(compressed);
   std::string out;
-  std::array<char, 16 * 1024> chunk{};
+  std::array<char, std::size_t{16} * 1024> chunk{};
   for (;;) {
     const auto n = buf.sgetn(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     if (n <= 0) break;

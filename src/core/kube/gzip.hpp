@@ -36,7 +36,7 @@ protected:
 private:
   struct Stream;
   std::unique_ptr<Stream> stream_;
-  std::array<char, 64 * 1024> window_{};
+  std::array<char, std::size_t{64} * 1024> window_{};
   std::size_t inflated_ = 0;
   bool ended_ = false;
 };
