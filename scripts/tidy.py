@@ -55,9 +55,10 @@ def key_of(entry, salt):
     pre = subprocess.run(out + ["-E", "-P"], cwd=entry["directory"], capture_output=True, check=False)
     if pre.returncode != 0:
         return None  # cannot preprocess: let clang-tidy say why
+    # Independent of where the checkout is (CI's clean clone is elsewhere): paths below the root are relative.
     h = hashlib.sha256(salt)
-    h.update(" ".join(out).encode())
-    h.update(pre.stdout)
+    h.update(" ".join(out).replace(ROOT, "@ROOT@").encode())
+    h.update(pre.stdout.replace(ROOT.encode(), b"@ROOT@"))
     return h.hexdigest()
 
 
