@@ -67,20 +67,28 @@ std::string key_of(const std::string &ns, const std::string &name) {
   return k.append(":").append(ns).append(name);
 }
 
-// The index of one list: by namespace/name (the first object of that name wins, as a linear search would) and
-// by namespace.
-struct ListIndex {
+// Which storage an index was built from: it is current while the list has neither moved nor grown.
+struct BuiltFrom {
   const nlohmann::json *data = nullptr;
   std::size_t size = 0;
-  std::unordered_map<std::string, const nlohmann::json *> by_key;
-  std::unordered_map<std::string, Objects> by_namespace;
 
   [[nodiscard]] bool current(const std::vector<nlohmann::json> &objs) const {
     return data == objs.data() && size == objs.size();
   }
-  void build(const std::vector<nlohmann::json> &objs) {
+  void mark(const std::vector<nlohmann::json> &objs) {
     data = objs.data();
     size = objs.size();
+  }
+};
+
+// The index of one list: by namespace/name (the first object of that name wins, as a linear search would) and
+// by namespace.
+struct ListIndex : BuiltFrom {
+  std::unordered_map<std::string, const nlohmann::json *> by_key;
+  std::unordered_map<std::string, Objects> by_namespace;
+
+  void build(const std::vector<nlohmann::json> &objs) {
+    mark(objs);
     by_key.clear();
     by_namespace.clear();
     for (const auto &o : objs) {
@@ -92,15 +100,12 @@ struct ListIndex {
 };
 
 // Pods by their owners: by owner UID, and by the Deployment their ReplicaSet owner's name implies.
-struct PodIndex {
-  const nlohmann::json *data = nullptr;
-  std::size_t size = 0;
+struct PodIndex : BuiltFrom {
   std::unordered_map<std::string, Objects> by_owner_uid;
   std::unordered_map<std::string, Objects> by_deployment;
 
   void build(const std::vector<nlohmann::json> &pods) {
-    data = pods.data();
-    size = pods.size();
+    mark(pods);
     by_owner_uid.clear();
     by_deployment.clear();
     for (const auto &p : pods) {
@@ -139,6 +144,10 @@ struct Inventory::Indexes {
     if (!idx.current(objs)) idx.build(objs);
     return idx;
   }
+  const PodIndex &pod_index(const std::vector<nlohmann::json> &all) {
+    if (!pods.current(all)) pods.build(all);
+    return pods;
+  }
 };
 
 Inventory::Indexes &Inventory::indexes() const {
@@ -161,16 +170,14 @@ const std::vector<const nlohmann::json *> &Inventory::in_namespace(const std::ve
 }
 
 const std::vector<const nlohmann::json *> &Inventory::pods_owned_by(const std::string &uid) const {
-  auto &idx = indexes().pods;
-  if (idx.data != pods.data() || idx.size != pods.size()) idx.build(pods);
+  const auto &idx = indexes().pod_index(pods);
   auto it = idx.by_owner_uid.find(uid);
   return it == idx.by_owner_uid.end() ? no_objects() : it->second;
 }
 
 const std::vector<const nlohmann::json *> &Inventory::pods_of_replicasets(const std::string &ns,
                                                                           const std::string &name) const {
-  auto &idx = indexes().pods;
-  if (idx.data != pods.data() || idx.size != pods.size()) idx.build(pods);
+  const auto &idx = indexes().pod_index(pods);
   auto it = idx.by_deployment.find(key_of(ns, name));
   return it == idx.by_deployment.end() ? no_objects() : it->second;
 }

@@ -597,26 +597,28 @@ struct Client::Impl {
   }
 
   nlohmann::json parse_body(const std::string &body, const Target &t, const ParseFilter &filter = nullptr) const {
-    try {
-      return filter ? nlohmann::json::parse(body, filter) : nlohmann::json::parse(body);
-    } catch (const nlohmann::json::exception &e) {
-      throw ParseError(fmt::format("{}: the server's answer is not valid JSON ({})",
-                                   target_text(t.verb, t.resource, t.ns, t.name), e.what()));
-    }
+    return parse_as(t, [&] { return filter ? nlohmann::json::parse(body, filter) : nlohmann::json::parse(body); });
   }
 
   // A response that may be gzip as received (HttpRequest::keep_compressed): parsed while it is inflated, so the
   // decompressed text never exists whole.
   nlohmann::json parse_body(const HttpResponse &resp, const Target &t, const ParseFilter &filter) const {
     if (!is_gzip(resp)) return parse_body(resp.body, t, filter);
-    try {
+    return parse_as(t, [&] {
       GunzipBuf buf(resp.body);
       std::istream in(&buf);
       return filter ? nlohmann::json::parse(in, filter) : nlohmann::json::parse(in);
+    });
+  }
+
+  // Runs a parse, turning what it throws into one ParseError naming the request.
+  template <typename Parse> nlohmann::json parse_as(const Target &t, Parse parse) const {
+    try {
+      return parse();
     } catch (const nlohmann::json::exception &e) {
       throw ParseError(fmt::format("{}: the server's answer is not valid JSON ({})",
                                    target_text(t.verb, t.resource, t.ns, t.name), e.what()));
-    } catch (const ParseError &e) {
+    } catch (const ParseError &e) { // the gzip stream: corrupt or cut short
       throw ParseError(fmt::format("{}: {}", target_text(t.verb, t.resource, t.ns, t.name), e.what()));
     }
   }
