@@ -257,6 +257,40 @@ def test_all_namespaces_several_clusters(cp):
     assert r.rc == 2 and 'no VictoriaMetrics cluster "nope"' in r.err, r
 
 
+def test_gzip_list_pages_and_unrelated_workloads(cp):
+    """A namespace whose Deployments list is large enough for the API server to gzip it (over 128 KiB): vmsync
+    parses the page from its gzip bytes (src/core/kube/gzip.cpp) and drops the unrelated workloads' pod templates
+    (may_be_consumer), and the report is the one it gives without them."""
+    ns = cp.new_namespace("gz")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    cp.drift("helm", ns, "vm", 3)
+    before = cp.vmsync("check", "-n", ns, "-o", "json")
+    assert before.rc == 1, before
+    bulk = "x" * 4000
+    items = [{"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": f"web-{i:02d}", "namespace": ns, "annotations": {"bulk": bulk}},
+              "spec": {"replicas": 0, "selector": {"matchLabels": {"app": f"web-{i:02d}"}},
+                       "template": {"metadata": {"labels": {"app": f"web-{i:02d}"}},
+                                    "spec": {"containers": [{"name": "web", "image": "nginx",
+                                                             "env": [{"name": f"E{j}", "value": bulk[:40]}
+                                                                     for j in range(20)]}]}}}}
+             for i in range(60)]
+    cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                                       "items": items}))
+    after = cp.vmsync("check", "-n", ns, "-o", "json", "--verbose=8")
+    assert after.rc == 1, after
+    log = after.err.lower()
+    gz = [l for l in log.splitlines() if "content-encoding: gzip" in l]
+    assert gz, "the API server sent no gzip answer; the test no longer covers the gzip path"
+
+    def pods(r):
+        return sorted((c["name"], con["role"], p["name"], p["status"], tuple(p.get("missing", [])))
+                      for c in r.report()["clusters"] for con in c["consumers"] for p in con["pods"])
+    assert len(pods(before)) == 2 and {p[3] for p in pods(before)} == {"Stale"}, before
+    assert pods(after) == pods(before)
+    assert [c["status"] for c in after.report()["clusters"]] == ["Drift"]
+
+
 def test_table_output_and_quiet(cp):
     ns = cp.new_namespace("tbl")
     cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
