@@ -103,6 +103,14 @@ class ControlPlane:
             time.sleep(0.5)
         raise AssertionError(f"pods {selector} in {ns} not Ready in {timeout}s")
 
+    def wait_workload_ready(self, ns, kind, name, timeout=90):
+        """Waits until a Deployment's or StatefulSet's own pods (by its selector, its replica count) are all Ready.
+
+        Unlike `kubectl rollout status`, this cannot return on a status the controller has not updated yet."""
+        w = self.get("-n", ns, kind, name)
+        selector = ",".join(f"{k}={v}" for k, v in sorted(w["spec"]["selector"]["matchLabels"].items()))
+        return self.wait_ready(ns, selector, w["spec"].get("replicas", 1), timeout=timeout)
+
     def new_namespace(self, prefix="t"):
         ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
         self.kubectl("create", "namespace", ns)

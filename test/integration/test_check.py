@@ -2,6 +2,7 @@
 import json
 import os
 import textwrap
+import time
 
 import pytest
 import yaml
@@ -150,9 +151,13 @@ def test_configmap_updated_after_pods_started_is_stale_with_evidence(cp):
     # What the pods really run with (the kubelet stand-in's /metrics) confirms: still 3 nodes.
     for p in c["pods"]:
         assert cp.flags(ns, p["name"]).count(",") == 2
-    # A pod restarted after the change gets the new value and is in sync.
+    # A pod restarted after the change gets the new value and is in sync. Two races to rule out (both seen in CI):
+    # a replacement started in the ConfigMap change's second cannot be ordered against it (Unknown, rightly),
+    # and `rollout status` can return before the Deployment's status counts the replacement, which then has no
+    # start time yet (Unknown too). So: wait out the second, then wait for the replacement itself to be Ready.
+    time.sleep(1.1)
     cp.kubectl("-n", ns, "delete", "pod", c["pods"][0]["name"], "--wait=true")
-    cp.kubectl("-n", ns, "rollout", "status", "deployment/vm-vminsert", "--timeout=60s")
+    cp.wait_workload_ready(ns, "deployment", "vm-vminsert")
     r, rep = check_json(cp, ns)
     pods = consumers_by_role(rep["clusters"][0])["vminsert"]["pods"]
     statuses = sorted(p["status"] for p in pods)
@@ -228,6 +233,7 @@ def test_operator_maintenance_exclusions_are_intentional(cp):
     cp.kubectl("-n", ns, "patch", "deployment", "vminsert-vm", "--type=json",
                "-p", json.dumps([{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": args}]))
     cp.kubectl("-n", ns, "rollout", "status", "deployment/vminsert-vm", "--timeout=90s")
+    cp.wait_workload_ready(ns, "deployment", "vminsert-vm")
     r, rep = check_json(cp, ns)
     assert r.rc == 0, r
     ins = consumers_by_role(rep["clusters"][0])["vminsert"]
