@@ -106,6 +106,9 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
 
   // Step 3: compute drift (pure).
   auto report = check::compute_report(inv, scope);
+  // The report owns its strings: the objects read are freed before rendering, which is the next largest
+  // allocation of a large check (measured with heaptrack at 1x: 42 MB of objects, 11 MB to render JSON).
+  inv = check::Inventory{};
   if (!o.clusters.empty()) {
     for (const auto &name : o.clusters) {
       bool found = std::any_of(report.clusters.begin(), report.clusters.end(),

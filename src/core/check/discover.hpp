@@ -41,7 +41,8 @@ std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &sc
 
 // Whether a StatefulSet or Deployment could be a consumer (vminsert, vmselect) in any layout discover_clusters
 // knows: Helm by its labels, the operator by its names, generic by annotation or --relation. Only consumers'
-// pod templates are ever read, so the reader drops the others' (a fleet's unrelated workloads are mostly that).
+// pod templates are ever read, so the reader drops the others' templates, and Deployments that cannot be consumers
+// altogether (a Deployment is never storage; a fleet's unrelated workloads are mostly Deployments).
 bool may_be_consumer(const nlohmann::json &workload, const Scope &scope);
 
 // The expected list for `ordinals`, spelled like the first entry of `existing` that names a storage pod

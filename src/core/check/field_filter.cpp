@@ -102,7 +102,7 @@ kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item, Item
     case Event::key: return walk.key(depth, parsed.get_ref<const std::string &>());
     case Event::object_end:
       // An element of the root's "items" array (the only array the root node keeps at depth 1).
-      if (hook && depth == 2 && walk.is_array.size() >= 2 && walk.is_array[1]) hook(parsed);
+      if (hook && depth == 2 && walk.is_array.size() >= 2 && walk.is_array[1] && !hook(parsed)) return false;
       return walk.end_element(depth, parsed);
     case Event::array_end:
     case Event::value: return true;
@@ -129,21 +129,28 @@ FieldTree metadata_fields() {
 
 std::shared_ptr<const FieldTree> pod_fields() {
   using T = FieldTree;
+  // A large fleet's pods are most of what a check keeps (heaptrack, 1x: about 28 of 42 MB), so a pod keeps only
+  // what is read: of its owners, kind, name and uid; of the Ready condition, its status; of each container's
+  // status, when it started running.
   static const auto tree = std::make_shared<const FieldTree>(T::only(
-      "", {metadata_fields(),
+      "", {T::everything(
+               "metadata", {"managedFields", "generateName", "generation"},
+               {T::everything("annotations", {"kubectl.kubernetes.io/last-applied-configuration"}),
+                T::only("ownerReferences", {T::everything("kind"), T::everything("name"), T::everything("uid")})}),
            T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
-           T::only("status", {T::everything("phase"),
-                              T::everything("conditions").where("type", "Ready"),
-                              T::only("containerStatuses",
-                                      {T::everything("name"), T::everything("state"), T::everything("ready"),
-                                       T::everything("started"), T::everything("restartCount")})})}));
+           T::only("status",
+                   {T::everything("phase"),
+                    T::only("conditions", {T::everything("type"), T::everything("status")}).where("type", "Ready"),
+                    T::only("containerStatuses",
+                            {T::everything("name"),
+                             T::only("state", {T::only("running", {T::everything("startedAt")})})})})}));
   return tree;
 }
 
 std::shared_ptr<const FieldTree> workload_fields() {
   using T = FieldTree;
   static const auto tree = std::make_shared<const FieldTree>(T::only(
-      "", {metadata_fields(), T::everything("status"),
+      "", {metadata_fields(), T::everything("status", {"conditions"}),
            T::everything("spec", {"volumeClaimTemplates"},
                          {T::only("template", {T::everything("metadata"),
                                                T::only("spec", {container_fields("containers"),

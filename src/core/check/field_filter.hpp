@@ -38,24 +38,26 @@ struct FieldTree {
 };
 
 // Called with each list item once it is parsed (and filtered): it may shrink the item further by what the item
-// turned out to be, which a field tree cannot know while the fields stream past.
-using ItemHook = std::function<void(nlohmann::json &item)>;
+// turned out to be, which a field tree cannot know while the fields stream past, or return false to drop the
+// item from the list altogether.
+using ItemHook = std::function<bool(nlohmann::json &item)>;
 
 // A filter for list pages: the list's own kind, apiVersion and metadata (continue token, resourceVersion) are
 // kept, and each element of `items` is reduced to `item`, then given to `at_item_end` (if any). Each call
 // returns a filter with fresh state.
 kube::ParseFilter list_filter(const std::shared_ptr<const FieldTree> &item, ItemHook at_item_end = {});
 
-// What check and fix read from a Pod: metadata but its managedFields and the last-applied-configuration
-// annotation (a copy of the object kubectl apply leaves, often the largest field); spec.containers and spec.initContainers
-// with name, command, args, env and envFrom; status.phase, the Ready condition and, of each container status,
-// name, state, ready, started and restartCount.
+// What check and fix read from a Pod: metadata but its managedFields, generateName, generation and the
+// last-applied-configuration annotation (a copy of the object kubectl apply leaves, often the largest field), and
+// of its ownerReferences only kind, name and uid; spec.containers and spec.initContainers with name, command,
+// args, env and envFrom; status.phase, the Ready condition's type and status and, of each container status, its
+// name and state.running.startedAt.
 std::shared_ptr<const FieldTree> pod_fields();
 
 // What check and fix read from a workload (StatefulSet, Deployment, InstanceSet): metadata but its
-// managedFields and last-applied-configuration, status, and spec but its volumeClaimTemplates and, in the pod template, all but metadata and
-// the containers' and init containers' name, command, args, env and envFrom. Containers stay in their order,
-// so fix's JSON patches address the same indexes.
+// managedFields and last-applied-configuration, status but its conditions, and spec but its volumeClaimTemplates
+// and, in the pod template, all but metadata and the containers' and init containers' name, command, args, env and
+// envFrom. Containers stay in their order, so fix's JSON patches address the same indexes.
 std::shared_ptr<const FieldTree> workload_fields();
 
 } // namespace vmsync::check

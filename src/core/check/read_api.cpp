@@ -193,13 +193,19 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.options.limit = scope.chunk_size;
     if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
     if (sink == &Inventory::instancesets) q.filter = list_filter(workload_fields());
-    if (sink == &Inventory::statefulsets || sink == &Inventory::deployments)
+    if (sink == &Inventory::deployments)
+      // A Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
+      // Deployments are mostly unrelated applications).
+      q.filter =
+          list_filter(workload_fields(), [&scope](const nlohmann::json &w) { return may_be_consumer(w, scope); });
+    if (sink == &Inventory::statefulsets)
       q.filter = list_filter(workload_fields(), [&scope](nlohmann::json &w) {
         // Only consumers' pod templates are read: the others keep their metadata only (a StatefulSet may still
         // be some cluster's storage, which needs its spec and status, not its pod template's containers).
-        if (may_be_consumer(w, scope)) return;
+        if (may_be_consumer(w, scope)) return true;
         if (auto spec = w.find("spec"); spec != w.end() && spec->is_object())
           if (auto tmpl = spec->find("template"); tmpl != spec->end() && tmpl->is_object()) tmpl->erase("spec");
+        return true;
       });
     batch.push_back({std::move(q), sink});
   };

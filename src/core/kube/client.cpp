@@ -21,11 +21,14 @@
 #include "vmsync/version.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <fmt/format.h>
 #include <istream>
 #include <random>
 #include <set>
+#include <system_error>
 #include <thread>
 
 namespace vmsync::kube {
@@ -682,6 +685,52 @@ ListResult Client::list(const ListQuery &q) {
   return std::move(*o.result);
 }
 
+namespace {
+
+// A list page of one round: its response, then what parsing it gave.
+struct Page {
+  bool parse = false; // a 2xx response to parse (not a 410 restart or an error)
+  HttpResponse response;
+  nlohmann::json parsed;
+  std::exception_ptr error;
+};
+
+// Parses the pages marked `parse` with `parse_one(index, response)`, on up to as many threads as the machine
+// has cores (at most 4), the calling thread included. Each page's exception is kept with it. The response
+// body is freed once parsed, so at most one compressed body per page and the kept DOMs are alive together.
+template <typename ParseOne> void parse_pages(std::vector<Page> &pages, ParseOne parse_one) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t k = next++; k < pages.size(); k = next++) {
+      Page &p = pages[k];
+      if (!p.parse) continue;
+      try {
+        p.parsed = parse_one(k, p.response);
+      } catch (...) {
+        p.error = std::current_exception();
+      }
+      p.response = HttpResponse{};
+    }
+  };
+  const std::size_t todo =
+      static_cast<std::size_t>(std::count_if(pages.begin(), pages.end(), [](const Page &p) { return p.parse; }));
+  const std::size_t cores = std::max(1U, std::thread::hardware_concurrency());
+  const std::size_t helpers = std::min({todo, cores, std::size_t{4}}) - (todo > 0 ? 1 : 0);
+  std::vector<std::thread> threads;
+  threads.reserve(helpers);
+  try {
+    for (std::size_t i = 0; i < helpers; ++i)
+      threads.emplace_back(work);
+  } catch (const std::system_error &) {
+    // No thread to spare: the calling thread does all of it.
+  }
+  work();
+  for (auto &th : threads)
+    th.join();
+}
+
+} // namespace
+
 std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries) {
   struct State {
     ListResult result;
@@ -707,6 +756,9 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
     }
     if (calls.empty()) break;
     auto outcomes = impl_->execute(std::move(calls));
+    // The round's pages are parsed in parallel (inflating and parsing is most of a large check's CPU), then
+    // taken in order, so each list's items stay in the server's order.
+    std::vector<Page> pages(pending.size());
     for (std::size_t k = 0; k < pending.size(); ++k) {
       State &st = states[pending[k]];
       const ListQuery &q = queries[pending[k]];
@@ -727,8 +779,24 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
           st.tokens_seen.clear();
           continue;
         }
-        HttpResponse resp = impl_->expect_success(o, t);
-        nlohmann::json page = impl_->parse_body(resp, t, q.filter);
+        pages[k].response = impl_->expect_success(o, t);
+        pages[k].parse = true;
+      } catch (const Error &) {
+        st.error = std::current_exception();
+        st.done = true;
+      }
+    }
+    parse_pages(pages, [&](std::size_t k, const HttpResponse &resp) {
+      const ListQuery &q = queries[pending[k]];
+      return impl_->parse_body(resp, Target{"list", q.resource, q.namespace_, ""}, q.filter);
+    });
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      if (!pages[k].parse) continue;
+      State &st = states[pending[k]];
+      const ListQuery &q = queries[pending[k]];
+      try {
+        if (pages[k].error) std::rethrow_exception(pages[k].error);
+        nlohmann::json &page = pages[k].parsed;
         if (auto items = page.find("items"); items != page.end() && items->is_array())
           for (auto &item : *items) st.result.items.push_back(std::move(item));
         std::string next;
@@ -749,6 +817,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
         st.error = std::current_exception();
         st.done = true;
       }
+      pages[k] = Page{}; // its items moved out; free the rest now
     }
   }
   std::vector<ListOutcome> out(queries.size());

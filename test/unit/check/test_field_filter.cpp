@@ -18,7 +18,9 @@ const char *kPodList = R"({
       "managedFields": [{"manager": "kubelet", "operation": "Update", "fieldsV1": {"f:status": {"f:phase": {}}},
                          "time": "2025-01-01T00:00:00Z"}],
       "labels": {"app": "vminsert"}, "annotations": {"a": "b"},
-      "ownerReferences": [{"kind": "ReplicaSet", "name": "vminsert-5d8", "uid": "rs-1", "controller": true}],
+      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "vminsert-5d8", "uid": "rs-1",
+                           "controller": true, "blockOwnerDeletion": true}],
+      "generateName": "vminsert-5d8-", "generation": 1,
       "creationTimestamp": "2025-01-01T00:00:00Z"
     },
     "spec": {
@@ -37,7 +39,9 @@ const char *kPodList = R"({
     },
     "status": {
       "phase": "Running", "podIP": "10.0.0.1",
-      "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"},
+      "conditions": [{"type": "Initialized", "status": "True"},
+                     {"type": "Ready", "status": "True", "lastProbeTime": null,
+                      "lastTransitionTime": "2025-01-01T00:00:00Z"},
                      {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}],
       "containerStatuses": [{"name": "vminsert", "image": "x", "imageID": "y", "ready": true, "started": true,
                              "restartCount": 0, "state": {"running": {"startedAt": "2025-01-01T00:00:01Z"}},
@@ -54,7 +58,7 @@ const json kExpected = json::parse(R"({
     "metadata": {
       "name": "vminsert-0", "namespace": "vm", "uid": "u-1", "resourceVersion": "42",
       "labels": {"app": "vminsert"}, "annotations": {"a": "b"},
-      "ownerReferences": [{"kind": "ReplicaSet", "name": "vminsert-5d8", "uid": "rs-1", "controller": true}],
+      "ownerReferences": [{"kind": "ReplicaSet", "name": "vminsert-5d8", "uid": "rs-1"}],
       "creationTimestamp": "2025-01-01T00:00:00Z"
     },
     "spec": {
@@ -69,8 +73,7 @@ const json kExpected = json::parse(R"({
     "status": {
       "phase": "Running",
       "conditions": [{"type": "Ready", "status": "True"}],
-      "containerStatuses": [{"name": "vminsert", "ready": true, "started": true, "restartCount": 0,
-                             "state": {"running": {"startedAt": "2025-01-01T00:00:01Z"}}}]
+      "containerStatuses": [{"name": "vminsert", "state": {"running": {"startedAt": "2025-01-01T00:00:01Z"}}}]
     }
   }, {"metadata": {"name": "vminsert-1"}, "spec": {"containers": []}}]
 })");
@@ -164,6 +167,7 @@ TEST_CASE("list_filter gives each filtered list item, and only list items, to th
   const auto filter = list_filter(workload_fields(), [&seen](json &item) {
     seen.push_back(item.at("metadata").value("name", "?"));
     if (item["metadata"]["name"] == "b") item.erase("spec");
+    return true;
   });
   const auto got = json::parse(R"({"kind": "List", "metadata": {"continue": "x"}, "items": [
       {"metadata": {"name": "a", "managedFields": [{"m": 1}]}, "spec": {"replicas": 1, "template": {"metadata": {}}}},
@@ -173,4 +177,19 @@ TEST_CASE("list_filter gives each filtered list item, and only list items, to th
   CHECK(got == json::parse(R"({"kind": "List", "metadata": {"continue": "x"}, "items": [
       {"metadata": {"name": "a"}, "spec": {"replicas": 1, "template": {"metadata": {}}}},
       {"metadata": {"name": "b"}}]})"));
+}
+
+TEST_CASE("list_filter drops the items its hook refuses, and keeps the list's order and metadata") {
+  const auto filter = list_filter(workload_fields(), [](const json &item) {
+    return item.at("metadata").value("name", "") != "unrelated";
+  });
+  const auto page = R"({"kind": "DeploymentList", "metadata": {"continue": "x"}, "items": [
+      {"metadata": {"name": "a"}, "status": {"replicas": 1, "conditions": [{"type": "Available"}]}},
+      {"metadata": {"name": "unrelated"}, "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}},
+      {"metadata": {"name": "c"}}]})";
+  CHECK(json::parse(page, filter) == json::parse(R"({"kind": "DeploymentList", "metadata": {"continue": "x"},
+      "items": [{"metadata": {"name": "a"}, "status": {"replicas": 1}}, {"metadata": {"name": "c"}}]})"));
+  // Every item refused: an empty list, not a missing one.
+  CHECK(json::parse(R"({"items": [{"metadata": {"name": "unrelated"}}]})", filter) ==
+        json::parse(R"({"items": []})"));
 }
