@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace vmsync::cli {
@@ -32,7 +33,7 @@ struct CheckOptions {
   std::vector<std::string> files;
   std::vector<std::string> relations;
   std::string timeout = "2m";
-  int chunk_size = 500;
+  std::optional<int> chunk_size; // both page sizes of check::Scope; unset: their defaults
   std::string pushgateway;
 };
 
@@ -80,7 +81,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   check::Scope scope;
   scope.all_namespaces = o.all_namespaces;
   scope.label_selector = o.selector;
-  scope.chunk_size = o.chunk_size;
+  if (o.chunk_size) scope.chunk_size = scope.selected_chunk_size = *o.chunk_size;
   scope.clusters = o.clusters;
   for (const auto &r : o.relations)
     scope.relations.push_back(check::parse_relation(r));
@@ -190,8 +191,10 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("--pushgateway", opts->pushgateway,
                   "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
                   "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");
-  cmd->add_option("--chunk-size", opts->chunk_size, "Objects per list page, as kubectl (0: no paging)")
-      ->capture_default_str()
+  cmd->add_option("--chunk-size", opts->chunk_size,
+                  "Objects per list page (0: no paging). Default: 500, as kubectl, for lists of every object of a "
+                  "kind; 5000 for lists by label selector, since each further page of those makes the API server "
+                  "read the kind's unrelated objects again")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();

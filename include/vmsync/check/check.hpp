@@ -28,7 +28,13 @@ struct Scope {
   std::string label_selector; // applied to the clusters' objects (workloads, CRs)
   std::vector<std::string> clusters; // cluster names to keep; empty = all
   std::vector<Relation> relations;
-  int chunk_size = 500; // list page size (limit), as kubectl --chunk-size
+  // List page sizes (limit; 0: no paging). Lists of every object of a kind page as kubectl does. Lists by label
+  // selector take larger pages: the API server answers each page after the first from etcd, reading the kind's
+  // objects from where the last page ended until enough match, so every extra page of a rare selector costs a
+  // scan of the unrelated objects (kubernetes/kubernetes#108569); measured at 1x, a second page of the
+  // VictoriaMetrics pods took 3 s against 0.34 s for the first.
+  int chunk_size = 500;
+  int selected_chunk_size = 5000;
 };
 
 // The --relation syntax of check and fix: "consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]

@@ -189,8 +189,8 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     ListQuery q;
     q.resource = r;
     q.namespace_ = ns_now;
+    q.options.limit = selector.empty() ? scope.chunk_size : scope.selected_chunk_size;
     q.options.label_selector = std::move(selector);
-    q.options.limit = scope.chunk_size;
     if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
     if (sink == &Inventory::instancesets) q.filter = list_filter(workload_fields());
     if (sink == &Inventory::deployments)
@@ -295,7 +295,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.resource = kube::resources::pods;
     q.namespace_ = where.first;
     q.options.label_selector = set_selector(sets);
-    q.options.limit = scope.chunk_size;
+    q.options.limit = scope.selected_chunk_size;
     q.filter = list_filter(pod_fields());
     batch.push_back({std::move(q), &Inventory::pods});
   }

@@ -461,6 +461,41 @@ TEST_CASE("Client::list_many: first pages together, then each list continues; er
   CHECK(h.transport->batches == std::vector<std::size_t>{3, 1});
 }
 
+TEST_CASE("Client::list_many: pages parsed in parallel keep each list's order; a bad page fails its list only") {
+  // 12 lists of 3 pages of 4 items each, answered in one round per page; list 7's second page is not JSON. The
+  // pages of a round are parsed on several threads: every list must still hold its own items in page order.
+  Harness h([](const HttpRequest &r) {
+    const auto ns_at = std::string("/api/v1/namespaces/").size();
+    const std::string ns = r.path.substr(ns_at, r.path.find('/', ns_at) - ns_at);
+    const int pg = r.path.find("continue=p2") != std::string::npos   ? 2
+                   : r.path.find("continue=p1") != std::string::npos ? 1
+                                                                     : 0;
+    if (ns == "n7" && pg == 1) return respond(200, R"({"kind":"PodList","items":[{"metadata":{"name":)");
+    std::vector<std::string> items;
+    for (int i = 0; i < 4; ++i) items.push_back(fmt::format("{}-{}-{}", ns, pg, i));
+    return respond(200, page(items, pg < 2 ? fmt::format("p{}", pg + 1) : ""));
+  });
+  std::vector<ListQuery> queries;
+  for (int n = 0; n < 12; ++n) queries.push_back(pods_in(fmt::format("n{}", n)));
+  auto outcomes = h.client->list_many(queries);
+  REQUIRE(outcomes.size() == 12);
+  for (int n = 0; n < 12; ++n) {
+    CAPTURE(n);
+    if (n == 7) {
+      CHECK_FALSE(outcomes[7].result.has_value());
+      CHECK_THROWS_WITH_AS(std::rethrow_exception(outcomes[7].error),
+                           doctest::Contains("cannot list pods in namespace \"n7\""), ParseError);
+      continue;
+    }
+    std::vector<std::string> want;
+    for (int pg = 0; pg < 3; ++pg)
+      for (int i = 0; i < 4; ++i) want.push_back(fmt::format("n{}-{}-{}", n, pg, i));
+    REQUIRE(outcomes[static_cast<std::size_t>(n)].result.has_value());
+    CHECK(names(*outcomes[static_cast<std::size_t>(n)].result) == want);
+  }
+  CHECK(h.transport->batches == std::vector<std::size_t>{12, 12, 11});
+}
+
 // --- retries ------------------------------------------------------------------------------------------------------
 
 TEST_CASE("Client: 429 with Retry-After is retried after that many seconds") {
