@@ -151,7 +151,7 @@ def test_configmap_updated_after_pods_started_is_stale_with_evidence(cp):
     # What the pods really run with (the kubelet stand-in's /metrics) confirms: still 3 nodes.
     for p in c["pods"]:
         assert cp.flags(ns, p["name"]).count(",") == 2
-    # A pod restarted after the change gets the new value and is in sync. Two races to rule out (both seen in CI):
+    # A pod restarted after the change gets the new value and is in sync. Two races to rule out (CI saw one):
     # a replacement started in the ConfigMap change's second cannot be ordered against it (Unknown, rightly),
     # and `rollout status` can return before the Deployment's status counts the replacement, which then has no
     # start time yet (Unknown too). So: wait out the second, then wait for the replacement itself to be Ready.
