@@ -127,6 +127,11 @@ std::vector<std::string> readable_candidates(kube::Client &client, const std::st
 // Label values wanted per key, for workloads whose matchLabels have the same keys.
 using LabelSets = std::map<std::string, std::set<std::string>>;
 
+// The page size of a list: larger with a label selector (see Scope::selected_chunk_size).
+int page_limit(const Scope &scope, const std::string &label_selector) {
+  return label_selector.empty() ? scope.chunk_size : scope.selected_chunk_size;
+}
+
 // One selector for the pods of several workloads of a namespace whose matchLabels have the same keys:
 // "k1 in (a,b),k2=c". It selects the union of their pods and, at most, pods with other combinations of their
 // label values, i.e. of the same family; which workload a pod belongs to is decided by ownership (discover.cpp).
@@ -189,7 +194,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     ListQuery q;
     q.resource = r;
     q.namespace_ = ns_now;
-    q.options.limit = selector.empty() ? scope.chunk_size : scope.selected_chunk_size;
+    q.options.limit = page_limit(scope, selector);
     q.options.label_selector = std::move(selector);
     if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
     if (sink == &Inventory::instancesets) q.filter = list_filter(workload_fields());
@@ -295,7 +300,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.resource = kube::resources::pods;
     q.namespace_ = where.first;
     q.options.label_selector = set_selector(sets);
-    q.options.limit = scope.selected_chunk_size;
+    q.options.limit = page_limit(scope, q.options.label_selector);
     q.filter = list_filter(pod_fields());
     batch.push_back({std::move(q), &Inventory::pods});
   }
