@@ -178,6 +178,34 @@ def test_paging_across_many_pages(cp, tmp_path):
     assert n_paged > 6, paged.err  # 7 storage pods in pages of 2 alone take 4 requests
 
 
+def test_page_sizes_by_kind_of_list(cp):
+    """Label-selected lists page at 5000 (each further page makes the server scan the kind), whole kinds at 500
+    as kubectl; --chunk-size sets both. Read from vmsync's own request log against the real API server."""
+    ns = cp.new_namespace("limit")
+    cp.deploy("generic", ns, "vm", storage=2)
+
+    def limits(*extra):
+        r = cp.vmsync("-vvvvvv", "check", "-n", ns, "-o", "json", *extra)
+        assert r.rc == 0, r
+        lists = [line.split()[1] for line in r.err.splitlines()
+                 if line.startswith("GET ") and "limit=" in line and "/namespaces/" + ns + "/" in line
+                 and "fieldSelector=" not in line]  # ConfigMaps by name: one object, whatever the limit
+        assert lists, r.err
+        by_kind = {}
+        for url in lists:
+            kind = url.split("?")[0].rsplit("/", 1)[-1]
+            q = url.split("?", 1)[1]
+            limit = [kv.split("=")[1] for kv in q.split("&") if kv.startswith("limit=")][0]
+            by_kind.setdefault((kind, "labelSelector=" in q), set()).add(limit)
+        return by_kind
+
+    got = limits()
+    assert got[("statefulsets", False)] == {"500"} and got[("deployments", False)] == {"500"}, got
+    assert got[("pods", True)] == {"5000"}, got
+    got = limits("--chunk-size", "7")
+    assert all(v == {"7"} for v in got.values()), sorted(got.items())
+
+
 def test_forbidden_names_missing_permission(cp, tmp_path):
     ns = cp.new_namespace("deny")
     cp.kubectl("-n", ns, "create", "serviceaccount", "nobody")
