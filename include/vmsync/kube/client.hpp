@@ -4,6 +4,7 @@
 // request the server may have acted on, errors decoded from the Status object into one line with context.
 #include "vmsync/kube/config.hpp"
 #include "vmsync/kube/http.hpp"
+#include "vmsync/kube/item_filter.hpp"
 
 #include <chrono>
 #include <exception>
@@ -39,15 +40,11 @@ struct ListOptions {
   int limit = 500;
 };
 
-// The nlohmann parser callback, applied while each page is parsed, so that fields a caller does not need (the
-// bulk of a pod spec) are dropped before they are ever stored.
-using ParseFilter = nlohmann::json::parser_callback_t;
-
 struct ListQuery {
   Resource resource;
   std::string namespace_; // empty: all namespaces (or cluster-scoped)
   ListOptions options;
-  ParseFilter filter;     // optional
+  ItemFilter items;       // what is kept of each item, applied while each page is parsed; default: all of it
 };
 
 struct ListResult {

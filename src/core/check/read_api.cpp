@@ -196,22 +196,21 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.namespace_ = ns_now;
     q.options.limit = page_limit(scope, selector);
     q.options.label_selector = std::move(selector);
-    if (sink == &Inventory::pods) q.filter = list_filter(pod_fields());
-    if (sink == &Inventory::instancesets) q.filter = list_filter(workload_fields());
+    if (sink == &Inventory::pods) q.items = {pod_fields(), {}};
+    if (sink == &Inventory::instancesets) q.items = {workload_fields(), {}};
     if (sink == &Inventory::deployments)
       // A Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
       // Deployments are mostly unrelated applications).
-      q.filter =
-          list_filter(workload_fields(), [&scope](const nlohmann::json &w) { return may_be_consumer(w, scope); });
+      q.items = {workload_fields(), [&scope](const nlohmann::json &w) { return may_be_consumer(w, scope); }};
     if (sink == &Inventory::statefulsets)
-      q.filter = list_filter(workload_fields(), [&scope](nlohmann::json &w) {
+      q.items = {workload_fields(), [&scope](nlohmann::json &w) {
         // Only consumers' pod templates are read: the others keep their metadata only (a StatefulSet may still
         // be some cluster's storage, which needs its spec and status, not its pod template's containers).
         if (may_be_consumer(w, scope)) return true;
         if (auto spec = w.find("spec"); spec != w.end() && spec->is_object())
           if (auto tmpl = spec->find("template"); tmpl != spec->end() && tmpl->is_object()) tmpl->erase("spec");
         return true;
-      });
+      }};
     batch.push_back({std::move(q), sink});
   };
   const std::string &user_sel = scope.label_selector;
@@ -301,7 +300,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.namespace_ = where.first;
     q.options.label_selector = set_selector(sets);
     q.options.limit = page_limit(scope, q.options.label_selector);
-    q.filter = list_filter(pod_fields());
+    q.items = {pod_fields(), {}};
     batch.push_back({std::move(q), &Inventory::pods});
   }
   std::set<std::pair<std::string, std::string>> asked;

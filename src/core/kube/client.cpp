@@ -12,6 +12,7 @@
 #include "vmsync/kube/client.hpp"
 
 #include "gzip.hpp"
+#include "list_page.hpp"
 #include "text.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/base64.hpp"
@@ -25,7 +26,7 @@
 #include <cmath>
 #include <exception>
 #include <fmt/format.h>
-#include <istream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <system_error>
@@ -599,29 +600,28 @@ struct Client::Impl {
     return std::move(*o.response);
   }
 
-  nlohmann::json parse_body(const std::string &body, const Target &t, const ParseFilter &filter = nullptr) const {
-    return parse_as(t, [&] { return filter ? nlohmann::json::parse(body, filter) : nlohmann::json::parse(body); });
+  nlohmann::json parse_body(const std::string &body, const Target &t) const {
+    return parse_as(t, [&] { return nlohmann::json::parse(body); });
   }
 
-  // A response that may be gzip as received (HttpRequest::keep_compressed): parsed while it is inflated, so the
+  // A list page that may be gzip as received (HttpRequest::keep_compressed): parsed while it is inflated, so the
   // decompressed text never exists whole.
-  nlohmann::json parse_body(const HttpResponse &resp, const Target &t, const ParseFilter &filter) const {
-    if (!is_gzip(resp)) return parse_body(resp.body, t, filter);
+  ListPage parse_page(const HttpResponse &resp, const Target &t, const ItemFilter &items) const {
     return parse_as(t, [&] {
+      if (!is_gzip(resp)) return parse_list_page(resp.body, items);
       GunzipBuf buf(resp.body);
-      std::istream in(&buf);
-      return filter ? nlohmann::json::parse(in, filter) : nlohmann::json::parse(in);
+      return parse_list_page(buf, items);
     });
   }
 
   // Runs a parse, turning what it throws into one ParseError naming the request.
-  template <typename Parse> nlohmann::json parse_as(const Target &t, Parse parse) const {
+  template <typename Parse> auto parse_as(const Target &t, Parse parse) const -> decltype(parse()) {
     try {
       return parse();
     } catch (const nlohmann::json::exception &e) {
       throw ParseError(fmt::format("{}: the server's answer is not valid JSON ({})",
                                    target_text(t.verb, t.resource, t.ns, t.name), e.what()));
-    } catch (const ParseError &e) { // the gzip stream: corrupt or cut short
+    } catch (const ParseError &e) { // a list page, or its gzip stream: corrupt or cut short
       throw ParseError(fmt::format("{}: {}", target_text(t.verb, t.resource, t.ns, t.name), e.what()));
     }
   }
@@ -691,7 +691,7 @@ namespace {
 struct Page {
   bool parse = false; // a 2xx response to parse (not a 410 restart or an error)
   HttpResponse response;
-  nlohmann::json parsed;
+  ListPage parsed;
   std::exception_ptr error;
 };
 
@@ -788,7 +788,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
     }
     parse_pages(pages, [&](std::size_t k, const HttpResponse &resp) {
       const ListQuery &q = queries[pending[k]];
-      return impl_->parse_body(resp, Target{"list", q.resource, q.namespace_, ""}, q.filter);
+      return impl_->parse_page(resp, Target{"list", q.resource, q.namespace_, ""}, q.items);
     });
     for (std::size_t k = 0; k < pending.size(); ++k) {
       if (!pages[k].parse) continue;
@@ -796,15 +796,10 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
       const ListQuery &q = queries[pending[k]];
       try {
         if (pages[k].error) std::rethrow_exception(pages[k].error);
-        nlohmann::json &page = pages[k].parsed;
-        if (auto items = page.find("items"); items != page.end() && items->is_array())
-          for (auto &item : *items) st.result.items.push_back(std::move(item));
-        std::string next;
-        if (auto meta = page.find("metadata"); meta != page.end() && meta->is_object()) {
-          if (auto c = meta->find("continue"); c != meta->end() && c->is_string()) next = c->get<std::string>();
-          if (auto rv = meta->find("resourceVersion"); rv != meta->end() && rv->is_string())
-            st.result.resource_version = rv->get<std::string>();
-        }
+        ListPage &page = pages[k].parsed;
+        std::move(page.items.begin(), page.items.end(), std::back_inserter(st.result.items));
+        const std::string next = page.continue_token;
+        if (!page.resource_version.empty()) st.result.resource_version = page.resource_version;
         // A server (or a proxy in front of it) that hands out a continue token again would have the list
         // grow forever; client-go would follow it until the deadline, holding every page.
         if (!next.empty() && !st.tokens_seen.insert(next).second)
