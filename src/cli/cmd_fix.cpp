@@ -253,8 +253,11 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
     std::vector<fix::Step> applied;
     for (const auto &a : c.applied) applied.push_back(a.step);
     print_step_list("applied", applied);
+    if (c.outcome_unknown && c.failed_step)
+      print_step_list("outcome unknown (it reached the server, whose answer was lost: it may have been applied)",
+                      {*c.failed_step});
     print_step_list("not applied", c.not_applied);
-    if (!applied.empty()) log_stderr("  running `vmsync fix` again resumes from the live state");
+    if (!applied.empty() || c.outcome_unknown) log_stderr("  running `vmsync fix` again resumes from the live state");
   }
   if (json_out) {
     nlohmann::ordered_json doc;
@@ -270,6 +273,8 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
       for (const auto &a : c.applied) cj["applied"].push_back(fix::step_to_json(a.step));
       cj["notApplied"] = nlohmann::ordered_json::array();
       for (const auto &s : c.not_applied) cj["notApplied"].push_back(fix::step_to_json(s));
+      cj["outcomeUnknown"] = c.outcome_unknown && c.failed_step ? nlohmann::ordered_json(fix::step_to_json(*c.failed_step))
+                                                                : nlohmann::ordered_json(nullptr);
       cj["error"] = c.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.error);
       cj["conflicts"] = c.conflicts;
       cj["refusals"] = c.refusals;

@@ -96,22 +96,39 @@ def test_fix_succeeds_through_retries(cp, proxy, drifted, rule):
     assert r.rc == 0, r
 
 
-@pytest.mark.parametrize("rule,said", [
-    ({"fault": "status", "status": 503, "method": "PATCH", "times": 1}, r"patch .*service unavailable"),
-    ({"fault": "status", "status": 500, "method": "PATCH", "times": 1}, r"patch .*internal error"),
+UNKNOWN = "\n  outcome unknown (it reached the server, whose answer was lost: it may have been applied):\n"
+
+
+@pytest.mark.parametrize("rule,said,unknown", [
+    ({"fault": "status", "status": 503, "method": "PATCH", "times": 1}, r"patch .*service unavailable", False),
+    ({"fault": "status", "status": 500, "method": "PATCH", "times": 1}, r"patch .*internal error", False),
     ({"fault": "reset", "method": "PATCH", "times": 1},
-     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$"),
+     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$", True),
     ({"fault": "truncate", "method": "PATCH", "times": 1, "bytes": 20},
-     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$"),
+     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$", True),
 ], ids=["503-on-patch", "500-on-patch", "reset-on-patch", "truncated-patch-answer"])
-def test_fix_stops_cleanly_on_a_write_it_cannot_retry(cp, proxy, drifted, rule, said):
-    """A PATCH the server may have acted on is not sent again blindly: fix stops, says which and why."""
+def test_fix_stops_cleanly_on_a_write_it_cannot_retry(cp, proxy, drifted, rule, said, unknown):
+    """A PATCH the server may have acted on is not sent again blindly: fix stops, says which and why. A PATCH
+    whose answer was lost is listed as of unknown outcome, not as not applied; one the server refused is not
+    applied."""
     proxy.rules(rule)
-    r = fix(proxy, drifted)
+    r = fix(proxy, drifted, "-o", "json")
     assert_clean_stop(r, said)
     # Sent once, by vmsync and by libcurl alike (libcurl resends on a dead reused connection by itself).
     assert len([e for e in proxy.log() if e["method"] == "PATCH"]) == 1, proxy.log()
-    assert "\n  not applied:\n" in r.err, r
+    failed = re.search(r"vmsync: error: \S+: (.*?) failed: ", r.err).group(1)
+    (cluster,) = [c for c in json.loads(r.out)["clusters"] if c["error"]]
+    not_applied = r.err.split("\n  not applied:\n")[1] if "\n  not applied:\n" in r.err else ""
+    if unknown:
+        assert UNKNOWN + f"    - {failed}\n" in r.err, r
+        assert f"- {failed}\n" not in not_applied, r
+        assert cluster["outcomeUnknown"] is not None, cluster
+        assert cluster["outcomeUnknown"] not in cluster["notApplied"], cluster
+        assert "running `vmsync fix` again resumes from the live state" in r.err, r
+    else:
+        assert UNKNOWN not in r.err, r
+        assert not_applied.startswith(f"    - {failed}\n"), r
+        assert cluster["outcomeUnknown"] is None, cluster
     if "\n  applied:\n" in r.err:  # steps before the failed one went through: say how to finish
         assert "running `vmsync fix` again resumes from the live state" in r.err, r
     assert_heals(cp, proxy, drifted)

@@ -75,7 +75,11 @@ struct ClusterOutcome {
   std::vector<AppliedStep> applied;
   std::optional<Step> failed_step;
   std::string error;            // why it failed (or why it could not start: the Lease is held)
-  std::vector<Step> not_applied; // the failed step and every later step of the plan in force
+  // The failed step is a write that reached the server and got no readable answer (the connection broke or
+  // timed out after sending, the answer was cut off, or a 504): it may have been applied. It is then not in
+  // `not_applied`.
+  bool outcome_unknown = false;
+  std::vector<Step> not_applied; // the failed step (unless its outcome is unknown) and every later step
   std::vector<std::string> refusals, warnings;
   int conflicts = 0;
 };

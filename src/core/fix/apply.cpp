@@ -29,6 +29,19 @@ using nlohmann::json;
 using std::chrono::system_clock;
 namespace chrono = std::chrono;
 
+namespace {
+
+// Whether a write that failed with `e` may still have been applied: it reached the server and no readable answer
+// came back. A status the API server chose to send (409, 422, 500 with a Status, ...) says it was not applied;
+// 504 says the server stopped waiting for it, not that it was undone.
+bool may_have_acted(const Error &e) {
+  if (const auto *api = dynamic_cast<const ApiError *>(&e)) return api->status() == 504;
+  if (const auto *transfer = dynamic_cast<const kube::TransferError *>(&e)) return transfer->request_sent();
+  return dynamic_cast<const ParseError *>(&e) != nullptr; // a 2xx answer that could not be read: it was applied
+}
+
+} // namespace
+
 bool ApplyResult::failed() const {
   return std::any_of(clusters.begin(), clusters.end(), [](const ClusterOutcome &c) { return !c.error.empty(); });
 }
@@ -561,12 +574,16 @@ ClusterOutcome run_cluster(kube::Client &client, const check::Scope &scope, cons
           out.error = out.conflicts > ao.max_conflicts
                           ? fmt::format("{} (gave up after {} conflicts)", e.what(), ao.max_conflicts)
                           : std::string(e.what());
-          out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(i), cp->steps.end());
+          out.outcome_unknown = step.action != Action::Wait && may_have_acted(e);
+          const std::size_t first = out.outcome_unknown ? i + 1 : i;
+          out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(first), cp->steps.end());
           break;
         } catch (const Error &e) {
           out.failed_step = step;
           out.error = e.what();
-          out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(i), cp->steps.end());
+          out.outcome_unknown = step.action != Action::Wait && may_have_acted(e);
+          const std::size_t first = out.outcome_unknown ? i + 1 : i;
+          out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(first), cp->steps.end());
           break;
         }
       }
