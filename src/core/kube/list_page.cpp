@@ -150,6 +150,7 @@ private:
   // its capacity for simdjson to read.
   std::vector<char> buf_;
   std::size_t len_ = 0, pos_ = 0;
+  std::size_t offset_ = 0; // of the window's first byte in the page
 
   // The JSON structure at pos_.
   int depth_ = 0;
@@ -184,6 +185,7 @@ private:
     if (!in_items_) flush(len_);
     else if (elem_start_ != kNone) keep = elem_start_;
     std::memmove(buf_.data(), buf_.data() + keep, len_ - keep);
+    offset_ += keep;
     len_ -= keep;
     if (elem_start_ != kNone) elem_start_ -= keep;
     pos_ = copy_from_ = len_;
@@ -224,6 +226,7 @@ private:
           ++pos_;
           continue;
         }
+        page_.items.clear(); // a later "items" that is not an array replaces an earlier one too
       }
       switch (c) {
       case '"':
@@ -242,6 +245,8 @@ private:
       case ':':
         if (depth_ == 1 && items_key_) items_value_ = true;
         break;
+      case '\0': // never valid outside a string, and nlohmann would take it for the end of the skeleton
+        invalid(fmt::format("a NUL byte at offset {}", offset_ + pos_));
       default: break;
       }
       ++pos_;

@@ -14,6 +14,7 @@ int vmsync_fuzz_kubeconfig(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_exec_credential(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_storage_nodes(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_list_page(const std::uint8_t *data, std::size_t size);
+int vmsync_fuzz_list_page_parser(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_manifests(const std::uint8_t *data, std::size_t size);
 
 namespace {
@@ -52,4 +53,5 @@ TEST_CASE("fuzz corpus: kubeconfig") { replay("kubeconfig", vmsync_fuzz_kubeconf
 TEST_CASE("fuzz corpus: exec_credential") { replay("exec_credential", vmsync_fuzz_exec_credential, 5); }
 TEST_CASE("fuzz corpus: storage_nodes") { replay("storage_nodes", vmsync_fuzz_storage_nodes, 5); }
 TEST_CASE("fuzz corpus: list_page") { replay("list_page", vmsync_fuzz_list_page, 5); }
+TEST_CASE("fuzz corpus: list_page_parser") { replay("list_page_parser", vmsync_fuzz_list_page_parser, 5); }
 TEST_CASE("fuzz corpus: manifests") { replay("manifests", vmsync_fuzz_manifests, 5); }

@@ -39,6 +39,15 @@ ListPage parse_chunked(const std::string &text, std::size_t chunk, const ItemFil
   return parse_list_page(buf, filter);
 }
 
+std::string parse_chunked_error(const std::string &text, std::size_t chunk) {
+  try {
+    (void)parse_chunked(text, chunk);
+  } catch (const ParseError &e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
 json items_of(const ListPage &p) { return json(p.items); }
 
 // What nlohmann makes of the whole page's items: the oracle for unfiltered pages.
@@ -114,6 +123,7 @@ TEST_CASE("parse_list_page: a document that is not a list is a page without item
 
 TEST_CASE("parse_list_page: a second items array replaces the first, as a JSON object's last key wins") {
   CHECK(items_of(parse_list_page(R"({"items":[1,2],"items":[3]})", {})) == json{3});
+  CHECK(parse_list_page(R"({"items":[1,2],"items":null})", {}).items.empty());
 }
 
 TEST_CASE("parse_list_page: numbers keep nlohmann's types") {
@@ -161,6 +171,12 @@ TEST_CASE("parse_list_page: an invalid page is one ParseError saying what is wro
     CHECK(e.starts_with(prefix + "items[1]"));
     CHECK(e.ends_with(")"));
   }
+  // A NUL byte, which nlohmann would take for the end of the text, after which anything could follow.
+  CHECK(error_of(std::string("{}\0{\"items\":[1]}", 16)) == prefix + "a NUL byte at offset 2)");
+  CHECK(error_of(std::string("{\"items\":[1,\0]}", 15)) == prefix + "a NUL byte at offset 12)");
+  std::string late(100000, ' ');
+  late += std::string("{\"items\":[1,\0]}", 15);
+  CHECK(parse_chunked_error(late, 777) == prefix + "a NUL byte at offset 100012)");
   // Outside the items: nlohmann's reason.
   for (const char *text : {"", "   ", R"({"metadata":{"continue":"x")", R"({"items":[]} x)", R"({"items":[]]})",
                            R"({"metadata":{"continue":"x}],"items":[]})", "{\"kind\":\"\xff\",\"items\":[]}",
