@@ -38,7 +38,8 @@ if(_vmsync_core_deps)
 endif()
 target_include_directories(vmsync_fuzz_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
 target_link_libraries(vmsync_fuzz_core
-  PUBLIC vmsync_settings nlohmann_json::nlohmann_json fmt::fmt CURL::libcurl yaml-cpp Threads::Threads OpenSSL::Crypto ZLIB::ZLIB)
+  PUBLIC vmsync_settings nlohmann_json::nlohmann_json fmt::fmt CURL::libcurl yaml-cpp Threads::Threads OpenSSL::Crypto ZLIB::ZLIB
+         simdjson::simdjson)
 
 add_custom_target(vmsync_fuzz)
 foreach(src IN LISTS VMSYNC_FUZZ_SOURCES)
