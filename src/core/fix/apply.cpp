@@ -555,6 +555,15 @@ ClusterOutcome run_cluster(kube::Client &client, const check::Scope &scope, cons
       out.refusals = cp->refusals;
       out.warnings = cp->warnings;
       if (!cp->errors.empty()) throw Error(fmt::format("{}", fmt::join(cp->errors, "; ")));
+      // Step i failed with e: it and the later steps are not applied, unless it is a write that may have been.
+      auto stop_at = [&](std::size_t i, const Error &e, std::string error) {
+        const Step &step = cp->steps[i];
+        out.failed_step = step;
+        out.error = std::move(error);
+        out.outcome_unknown = step.action != Action::Wait && may_have_acted(e);
+        const std::size_t first = out.outcome_unknown ? i + 1 : i;
+        out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(first), cp->steps.end());
+      };
       bool replan = false;
       for (std::size_t i = 0; i < cp->steps.size() && !replan; ++i) {
         const auto &step = cp->steps[i];
@@ -570,20 +579,12 @@ ClusterOutcome run_cluster(kube::Client &client, const check::Scope &scope, cons
             replan = true;
             continue;
           }
-          out.failed_step = step;
-          out.error = out.conflicts > ao.max_conflicts
-                          ? fmt::format("{} (gave up after {} conflicts)", e.what(), ao.max_conflicts)
-                          : std::string(e.what());
-          out.outcome_unknown = step.action != Action::Wait && may_have_acted(e);
-          const std::size_t first = out.outcome_unknown ? i + 1 : i;
-          out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(first), cp->steps.end());
+          stop_at(i, e, out.conflicts > ao.max_conflicts
+                            ? fmt::format("{} (gave up after {} conflicts)", e.what(), ao.max_conflicts)
+                            : std::string(e.what()));
           break;
         } catch (const Error &e) {
-          out.failed_step = step;
-          out.error = e.what();
-          out.outcome_unknown = step.action != Action::Wait && may_have_acted(e);
-          const std::size_t first = out.outcome_unknown ? i + 1 : i;
-          out.not_applied.assign(cp->steps.begin() + static_cast<std::ptrdiff_t>(first), cp->steps.end());
+          stop_at(i, e, e.what());
           break;
         }
       }

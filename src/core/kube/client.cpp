@@ -798,7 +798,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
         if (pages[k].error) std::rethrow_exception(pages[k].error);
         ListPage &page = pages[k].parsed;
         std::move(page.items.begin(), page.items.end(), std::back_inserter(st.result.items));
-        const std::string next = page.continue_token;
+        const std::string &next = page.continue_token;
         if (!page.resource_version.empty()) st.result.resource_version = page.resource_version;
         // A server (or a proxy in front of it) that hands out a continue token again would have the list
         // grow forever; client-go would follow it until the deadline, holding every page.
