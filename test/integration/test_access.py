@@ -327,3 +327,61 @@ def test_all_namespaces_for_a_user_bound_to_one_namespace(cp, helm_ns, tmp_path)
     r = run_vmsync("check", "-A", kubeconfig=str(kc))
     assert r.rc == 2, r
     assert f"{helm_ns}/vm" in r.out and f"{other}/vm-vmstorage" in r.out, r
+
+
+def test_requests_do_not_grow_with_generic_clusters(cp_bare, tmp_path):
+    """-A over more generic clusters than vmsync reads ConfigMaps for by name: their pods are one list over all
+    namespaces and their ConfigMaps (two per cluster) one list of all ConfigMaps, so the requests do not grow with
+    the clusters, and the report is the one `-n` gives namespace by namespace (which reads them by name). A user
+    who may list ConfigMaps only in those namespaces (RoleBindings; the rest cluster-wide) gets the same report:
+    the forbidden list over all namespaces is replaced by the reads by name, and is not an error."""
+    cp = cp_bare
+    nss = [cp.new_namespace("few") for _ in range(5)]
+    for ns in nss:
+        cp.deploy("generic", ns, "vm", storage=1, insert=1, select=1)
+    cp.drift("generic", nss[0], "vm", 2, extra=("--update-configmap",))
+
+    def pods(r):
+        return sorted((c["namespace"], c["name"], con["role"], p["name"], p["status"], tuple(p.get("missing", [])))
+                      for c in r.json()["clusters"] if c["namespace"] in nss
+                      for con in c["consumers"] for p in con["pods"])
+
+    def errors(r):
+        return [e for c in r.json()["clusters"] if c["namespace"] in nss for e in c["errors"]]
+
+    def gets(r):
+        return [line.split()[1] for line in r.err.splitlines() if line.startswith("GET ")]
+
+    one_by_one = []
+    for ns in nss:
+        r = cp.vmsync("-vvvvvv", "check", "-n", ns, "-o", "json")
+        assert r.rc in (0, 1) and not errors(r), r
+        assert [u for u in gets(r) if "fieldSelector=metadata.name" in u], r.err  # two ConfigMaps: by name
+        one_by_one += pods(r)
+    one_by_one.sort()
+    assert len({p[:2] for p in one_by_one}) == 5 and len(one_by_one) == 10, one_by_one
+    assert {p[4] for p in one_by_one if p[0] == nss[0]} == {"Stale"}, one_by_one  # the ConfigMap changed after
+
+    r = cp.vmsync("-vvvvvv", "check", "-A", "-o", "json")
+    assert r.rc in (1, 2) and not errors(r), r  # other tests' clusters share this plane
+    assert [u for u in gets(r) if "/namespaces/" in u] == [], r.err
+    assert len([u for u in gets(r) if "/api/v1/configmaps?" in u]) >= 1
+    assert pods(r) == one_by_one
+
+    sa = "vmsync-cm-by-ns"
+    cp.kubectl("-n", nss[0], "create", "serviceaccount", sa)
+    no_cm = [dict(rule, resources=[x for x in rule["resources"] if x != "configmaps"]) for rule in CHECK_ROLE_RULES]
+    apply_json(cp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": sa}, "rules": no_cm})
+    cp.kubectl("create", "clusterrolebinding", sa, f"--clusterrole={sa}", f"--serviceaccount={nss[0]}:{sa}")
+    for ns in nss:
+        cp.kubectl("-n", ns, "create", "role", sa, "--verb=list", "--resource=configmaps")
+        cp.kubectl("-n", ns, "create", "rolebinding", sa, f"--role={sa}", f"--serviceaccount={nss[0]}:{sa}")
+    token = cp.kubectl("-n", nss[0], "create", "token", sa).strip()
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": token}, ca=cp.ca, namespace=nss[0])
+    r = run_vmsync("-vvvvvv", "check", "-A", "-o", "json", kubeconfig=str(kc))
+    assert r.rc in (1, 2) and not errors(r), r
+    assert [line for line in r.err.splitlines() if line.startswith("GET ") and "/api/v1/configmaps?" in line
+            and " 403 " in line], r.err
+    assert [u for u in gets(r) if "fieldSelector=metadata.name" in u and f"/namespaces/{nss[1]}/" in u], r.err
+    assert pods(r) == one_by_one

@@ -4,9 +4,12 @@
 //   batch 2: StatefulSets and Deployments in scope (annotations cannot be selected server-side, and the generic
 //            layout is opt-in by annotation), InstanceSets, KubeBlocks Clusters, VMClusters, the pods of each
 //            layout by its labels, and KubeBlocks' env ConfigMaps;
-//   batch 3: for generic consumers only, their pods (one selector per namespace and label key set, see
-//            set_selector) and the ConfigMaps their templates reference;
+//   batch 3: for generic consumers only, their pods (one selector per label key set, over all namespaces with
+//            -A; see set_selector) and the ConfigMaps their templates reference (by name while they are few,
+//            else one list of the scope that keeps only those);
 //   batch 4: only when running pods reference ConfigMaps their templates do not.
+// So a check makes a bounded number of requests however large the fleet: with -A on the benchmark's fleet of
+// 200 clusters, 16 (bench/README.md).
 // Pods and workloads are parsed through the filters of field_filter.hpp, so only what check and fix read is
 // ever stored: unrelated workloads in scope cost their bytes on the wire, not their DOM.
 //
@@ -47,6 +50,9 @@ const Resource kKbClusterV1alpha1{"apps.kubeblocks.io", "v1alpha1", "clusters", 
 const Resource kVMCluster{"operator.victoriametrics.com", "v1beta1", "vmclusters", "VMCluster", true};
 // NOLINTEND(cert-err58-cpp)
 
+// Up to this many ConfigMaps wanted from one scope are read by name, more by one list of the scope.
+constexpr std::size_t kConfigMapsByName = 8;
+
 constexpr const char *kHelmPods = "app.kubernetes.io/name=victoria-metrics-cluster";
 constexpr const char *kOperatorPods = "app.kubernetes.io/name in (vmstorage,vminsert,vmselect),managed-by=vm-operator";
 constexpr const char *kKubeBlocksObjects =
@@ -58,15 +64,19 @@ using Sink = std::vector<nlohmann::json> Inventory::*;
 struct Pending {
   ListQuery query;
   Sink sink;
+  // For a list over all namespaces that replaces narrower ones: those, to run instead when it is forbidden.
+  std::vector<Pending> instead;
 };
 
 std::string scope_ns(const Scope &s) { return s.all_namespaces ? std::string{} : s.namespace_; }
 
-// Runs the batch into `inv`. Returns whether a list over all namespaces was forbidden (403), the case for the
-// per-namespace fallback; that error is then left to the caller.
+// Runs the batch into `inv`. A list over all namespaces that is forbidden (403) is replaced by its `instead`
+// lists when it has them; returns whether one without was forbidden, the case for the per-namespace fallback,
+// whose error is then left to the caller.
 bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv) {
   bool forbidden_cluster_wide = false;
   if (batch.empty()) return forbidden_cluster_wide;
+  std::vector<Pending> retry;
   std::vector<ListQuery> queries;
   queries.reserve(batch.size());
   for (const auto &p : batch) queries.push_back(p.query);
@@ -84,7 +94,10 @@ bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
       std::rethrow_exception(out.error);
     } catch (const ApiError &e) {
       if (e.status() == 403 && ns.empty() && batch[i].query.resource.namespaced) {
-        forbidden_cluster_wide = true;
+        if (batch[i].instead.empty())
+          forbidden_cluster_wide = true;
+        else
+          std::move(batch[i].instead.begin(), batch[i].instead.end(), std::back_inserter(retry));
         continue;
       }
       msg = e.what();
@@ -98,8 +111,8 @@ bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
     else if (!inv.namespace_errors.contains(ns))
       inv.namespace_errors.emplace(ns, msg);
   }
-  batch.clear();
-  return forbidden_cluster_wide;
+  batch = std::move(retry);
+  return run_batch(client, batch, inv) || forbidden_cluster_wide;
 }
 
 // The namespaces to read one by one when lists over all namespaces are forbidden: every namespace when they may
@@ -211,7 +224,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
           if (auto tmpl = spec->find("template"); tmpl != spec->end() && tmpl->is_object()) tmpl->erase("spec");
         return true;
       }};
-    batch.push_back({std::move(q), sink});
+    batch.push_back({std::move(q), sink, {}});
   };
   const std::string &user_sel = scope.label_selector;
   auto with_user = [&](const std::string &sel) {
@@ -236,7 +249,9 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     }
   };
   add_lists(ns);
+  bool cluster_wide = scope.all_namespaces; // whether lists over all namespaces are allowed
   if (run_batch(client, batch, inv)) {
+    cluster_wide = false;
     // -A forbidden: start over, namespace by namespace (what the cluster-wide lists did return is dropped, so
     // no namespace is half read).
     Inventory fresh;
@@ -294,24 +309,82 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
   }
   for (const auto &sts : inv.statefulsets)
     if (storage_refs.contains({meta_namespace(sts), meta_name(sts)})) pods_of(sts);
-  for (const auto &[where, sets] : wanted) {
+  // With -A, the pods of every namespace's workloads with the same label keys are one list over all
+  // namespaces (the union of their values; a pod of another namespace is dropped as its page is parsed), so
+  // the number of requests does not grow with the fleet. Per namespace when that list is forbidden.
+  std::map<std::vector<std::string>, std::pair<LabelSets, std::set<std::string>>> by_keys;
+  auto pods_query = [&](const std::string &where, const LabelSets &sets) {
     ListQuery q;
     q.resource = kube::resources::pods;
-    q.namespace_ = where.first;
+    q.namespace_ = where;
     q.options.label_selector = set_selector(sets);
     q.options.limit = page_limit(scope, q.options.label_selector);
     q.items = {pod_fields(), {}};
-    batch.push_back({std::move(q), &Inventory::pods});
+    return Pending{std::move(q), &Inventory::pods, {}};
+  };
+  for (const auto &[where, sets] : wanted) {
+    if (!cluster_wide) {
+      batch.push_back(pods_query(where.first, sets));
+      continue;
+    }
+    auto &[all_sets, namespaces] = by_keys[where.second];
+    for (const auto &[k, values] : sets) all_sets[k].insert(values.begin(), values.end());
+    namespaces.insert(where.first);
   }
+  for (const auto &[keys, wanted_here] : by_keys) {
+    auto namespaces = std::make_shared<const std::set<std::string>>(wanted_here.second);
+    auto p = pods_query("", wanted_here.first);
+    p.query.items.accept = [namespaces](const nlohmann::json &pod) { return namespaces->contains(meta_namespace(pod)); };
+    for (const auto &[where, sets] : wanted)
+      if (where.second == keys) p.instead.push_back(pods_query(where.first, sets));
+    batch.push_back(std::move(p));
+  }
+
+  // ConfigMaps are read by name (a field selector; one request each) while a few are wanted from a scope, and
+  // by one list of the scope, keeping only the wanted ones as its pages are parsed, when more are: so requests
+  // stay bounded whatever the fleet, and the bytes of unrelated ConfigMaps are paid only where many are wanted.
   std::set<std::pair<std::string, std::string>> asked;
+  auto by_name = [&](const std::pair<std::string, std::string> &ref) {
+    ListQuery q;
+    q.resource = kube::resources::configmaps;
+    q.namespace_ = ref.first;
+    q.options.field_selector = "metadata.name=" + ref.second;
+    return Pending{std::move(q), &Inventory::configmaps, {}};
+  };
+  auto listed = [&](const std::string &where, std::set<std::pair<std::string, std::string>> refs) {
+    ListQuery q;
+    q.resource = kube::resources::configmaps;
+    q.namespace_ = where;
+    q.options.limit = page_limit(scope, "");
+    auto wanted_refs = std::make_shared<const std::set<std::pair<std::string, std::string>>>(std::move(refs));
+    q.items.accept = [wanted_refs](const nlohmann::json &cm) {
+      return wanted_refs->contains({meta_namespace(cm), meta_name(cm)});
+    };
+    Pending p{std::move(q), &Inventory::configmaps, {}};
+    if (where.empty())
+      for (const auto &ref : *wanted_refs) p.instead.push_back(by_name(ref));
+    return p;
+  };
   auto ask_configmaps = [&] {
+    std::map<std::string, std::set<std::pair<std::string, std::string>>> missing; // by namespace
+    std::size_t count = 0;
     for (const auto &ref : cm_refs) {
       if (inv.configmap(ref.first, ref.second) != nullptr || !asked.insert(ref).second) continue;
-      ListQuery q;
-      q.resource = kube::resources::configmaps;
-      q.namespace_ = ref.first;
-      q.options.field_selector = "metadata.name=" + ref.second;
-      batch.push_back({std::move(q), &Inventory::configmaps});
+      missing[ref.first].insert(ref);
+      ++count;
+    }
+    if (cluster_wide && count > kConfigMapsByName) {
+      std::set<std::pair<std::string, std::string>> all;
+      for (auto &[where, refs] : missing) all.merge(refs);
+      batch.push_back(listed("", std::move(all)));
+      return;
+    }
+    for (auto &[where, refs] : missing) {
+      if (refs.size() > kConfigMapsByName) {
+        batch.push_back(listed(where, std::move(refs)));
+        continue;
+      }
+      for (const auto &ref : refs) batch.push_back(by_name(ref));
     }
   };
   ask_configmaps();
