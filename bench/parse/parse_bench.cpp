@@ -3,6 +3,7 @@
 // does nothing), nlohmann's parse with a callback that refuses everything (what vmsync's parser before
 // c590725 could not go below), and simdjson alone, on one saved page. Evidence for issue 7; not part of the build
 // or of CI. See bench/parse/run.
+#include "discover.hpp"
 #include "field_filter.hpp"
 #include "list_page.hpp"
 
@@ -94,6 +95,21 @@ int main(int argc, char **argv) {
     std::istringstream in(text);
     kept = vmsync::kube::parse_list_page(*in.rdbuf(), {tree, {}}).items.size();
   });
+  if (!pod) {
+    const vmsync::check::Scope scope;
+    std::size_t triaged = 0;
+    measure("vmsync, as check reads Deployments: triaged by metadata (may_be_consumer), from a stream", text.size(),
+            rounds, [&] {
+              std::istringstream in(text);
+              triaged = vmsync::kube::parse_list_page(*in.rdbuf(), {tree, {}, [&scope, &tree](const json &head) {
+                                                                       return vmsync::check::may_be_consumer(head, scope)
+                                                                                  ? tree.get()
+                                                                                  : nullptr;
+                                                                     }})
+                            .items.size();
+            });
+    std::printf("(%zu of the items kept by the triage)\n", triaged);
+  }
   measure("nlohmann + a callback refusing every item's fields, from a stream", text.size(), rounds, [&] {
     std::istringstream in(text);
     auto j = json::parse(in, [](int depth, json::parse_event_t e, json &) {

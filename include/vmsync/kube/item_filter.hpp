@@ -39,9 +39,20 @@ struct FieldTree {
 // drop the item from the list altogether.
 using ItemHook = std::function<bool(nlohmann::json &item)>;
 
+// Called with an item's metadata alone, as {"metadata": {...}} filtered by the field tree's metadata node,
+// before any other field of the item is built: returns the tree to build the item with (one that outlives the
+// parse), or null to drop the item. For lists whose items are mostly dropped for what their metadata says
+// (a cluster's Deployments are mostly unrelated applications): their specs are then never built.
+using ItemTriage = std::function<const FieldTree *(const nlohmann::json &head)>;
+
 struct ItemFilter {
+  ItemFilter() = default;
+  ItemFilter(std::shared_ptr<const FieldTree> fields_, ItemHook accept_ = {}, ItemTriage triage_ = {})
+      : fields(std::move(fields_)), accept(std::move(accept_)), triage(std::move(triage_)) {}
+
   std::shared_ptr<const FieldTree> fields; // null: every field
-  ItemHook accept;                         // optional
+  ItemHook accept;                         // optional; runs last, on the built item
+  ItemTriage triage;                       // optional; runs first, and then decides the tree instead of `fields`
 };
 
 } // namespace vmsync::kube

@@ -42,14 +42,25 @@ std::shared_ptr<const FieldTree> pod_fields() {
   return tree;
 }
 
-std::shared_ptr<const FieldTree> workload_fields() {
+namespace {
+
+FieldTree workload_tree(bool containers) {
   using T = FieldTree;
-  static const auto tree = std::make_shared<const FieldTree>(T::only(
-      "", {metadata_fields(), T::everything("status", {"conditions"}),
-           T::everything("spec", {"volumeClaimTemplates"},
-                         {T::only("template", {T::everything("metadata"),
-                                               T::only("spec", {container_fields("containers"),
-                                                                container_fields("initContainers")})})})}));
+  std::vector<FieldTree> tmpl{T::everything("metadata")};
+  if (containers) tmpl.push_back(T::only("spec", {container_fields("containers"), container_fields("initContainers")}));
+  return T::only("", {metadata_fields(), T::everything("status", {"conditions"}),
+                      T::everything("spec", {"volumeClaimTemplates"}, {T::only("template", std::move(tmpl))})});
+}
+
+} // namespace
+
+std::shared_ptr<const FieldTree> workload_fields() {
+  static const auto tree = std::make_shared<const FieldTree>(workload_tree(true));
+  return tree;
+}
+
+std::shared_ptr<const FieldTree> storage_fields() {
+  static const auto tree = std::make_shared<const FieldTree>(workload_tree(false));
   return tree;
 }
 

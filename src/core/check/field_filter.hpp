@@ -20,4 +20,9 @@ std::shared_ptr<const kube::FieldTree> pod_fields();
 // envFrom. Containers stay in their order, so fix's JSON patches address the same indexes.
 std::shared_ptr<const kube::FieldTree> workload_fields();
 
+// What check reads from a StatefulSet that cannot be a consumer (may_be_consumer): it may still be a cluster's
+// storage, whose spec and status are read, but its pod template's containers are not: workload_fields() with the
+// pod template's metadata only.
+std::shared_ptr<const kube::FieldTree> storage_fields();
+
 } // namespace vmsync::check

@@ -211,19 +211,18 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.options.label_selector = std::move(selector);
     if (sink == &Inventory::pods) q.items = {pod_fields(), {}};
     if (sink == &Inventory::instancesets) q.items = {workload_fields(), {}};
+    // Deployments and StatefulSets are triaged by their metadata (may_be_consumer) before the rest is built: a
+    // Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
+    // Deployments are mostly unrelated applications); such a StatefulSet may still be some cluster's storage,
+    // which needs its spec and status, not its pod template's containers.
     if (sink == &Inventory::deployments)
-      // A Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
-      // Deployments are mostly unrelated applications).
-      q.items = {workload_fields(), [&scope](const nlohmann::json &w) { return may_be_consumer(w, scope); }};
+      q.items = {workload_fields(), {}, [&scope](const nlohmann::json &head) {
+                   return may_be_consumer(head, scope) ? workload_fields().get() : nullptr;
+                 }};
     if (sink == &Inventory::statefulsets)
-      q.items = {workload_fields(), [&scope](nlohmann::json &w) {
-        // Only consumers' pod templates are read: the others keep their metadata only (a StatefulSet may still
-        // be some cluster's storage, which needs its spec and status, not its pod template's containers).
-        if (may_be_consumer(w, scope)) return true;
-        if (auto spec = w.find("spec"); spec != w.end() && spec->is_object())
-          if (auto tmpl = spec->find("template"); tmpl != spec->end() && tmpl->is_object()) tmpl->erase("spec");
-        return true;
-      }};
+      q.items = {workload_fields(), {}, [&scope](const nlohmann::json &head) {
+                   return may_be_consumer(head, scope) ? workload_fields().get() : storage_fields().get();
+                 }};
     batch.push_back({std::move(q), sink, {}});
   };
   const std::string &user_sel = scope.label_selector;

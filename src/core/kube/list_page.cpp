@@ -69,6 +69,18 @@ bool where_matches(dom::element e, const FieldTree &node) {
   return o.at_key(node.where_key).get_string().get(v) == simdjson::SUCCESS && v == node.where_value;
 }
 
+// Whether `node` (null: everything) keeps field `key` of an object; `sub` is then the field's own node.
+bool keeps(const FieldTree *node, std::string_view key, const FieldTree *&sub) {
+  sub = nullptr;
+  if (node == nullptr) return true;
+  for (const auto &c : node->children)
+    if (c.name == key) {
+      sub = c.keeps_whole() ? nullptr : &c;
+      return true;
+    }
+  return node->all && std::find(node->except.begin(), node->except.end(), key) == node->except.end();
+}
+
 // The kept part of `e` as a nlohmann value; `node` null keeps everything below. Numbers take nlohmann's own
 // types (a non-negative integer is unsigned), so a filtered item equals what nlohmann would have parsed.
 json project(dom::element e, const FieldTree *node) { // NOLINT(misc-no-recursion): bounded by simdjson's depth
@@ -78,17 +90,7 @@ json project(dom::element e, const FieldTree *node) { // NOLINT(misc-no-recursio
     const dom::object object = e.get_object().value_unsafe();
     for (const dom::key_value_pair kv : object) {
       const FieldTree *sub = nullptr;
-      bool keep = node == nullptr;
-      if (node != nullptr) {
-        for (const auto &c : node->children)
-          if (c.name == kv.key) {
-            keep = true;
-            sub = c.keeps_whole() ? nullptr : &c;
-            break;
-          }
-        if (!keep && node->all) keep = std::find(node->except.begin(), node->except.end(), kv.key) == node->except.end();
-      }
-      if (keep) o[std::string(kv.key)] = project(kv.value, sub);
+      if (keeps(node, kv.key, sub)) o[std::string(kv.key)] = project(kv.value, sub);
     }
     return o;
   }
@@ -312,12 +314,28 @@ private:
     }
   }
 
+  // What an item's triage sees: {"metadata": ...} as `tree` keeps it (the last "metadata", as nlohmann reads
+  // an object with a repeated key), or {} when the item has none or the tree does not keep it.
+  static json head(const dom::object &item, const FieldTree *tree) {
+    json h = json::object();
+    const FieldTree *sub = nullptr;
+    if (!keeps(tree, "metadata", sub)) return h;
+    for (const dom::key_value_pair kv : item)
+      if (kv.key == "metadata") h["metadata"] = project(kv.value, sub);
+    return h;
+  }
+
   void item(std::size_t begin, std::size_t end) {
     const std::size_t n = index_++;
     dom::element e;
     if (const auto rc = parser_.parse(buf_.data() + begin, end - begin, false).get(e); rc != simdjson::SUCCESS)
       invalid(fmt::format("items[{}]: {}", n, simdjson::error_message(rc)));
-    json kept = project(e, filter_.fields.get());
+    const FieldTree *tree = filter_.fields.get();
+    if (filter_.triage && e.type() == dom::element_type::OBJECT) {
+      tree = filter_.triage(head(e.get_object().value_unsafe(), tree));
+      if (tree == nullptr) return;
+    }
+    json kept = project(e, tree);
     if (kept.is_object() && filter_.accept && !filter_.accept(kept)) return;
     page_.items.push_back(std::move(kept));
   }

@@ -128,3 +128,20 @@ TEST_CASE("pod_fields and workload_fields drop the last-applied-configuration an
   CHECK(kept(page, pod_fields()) == want);
   CHECK(kept(page, workload_fields()) == want);
 }
+
+TEST_CASE("storage_fields is workload_fields without the pod template's spec") {
+  const auto page = R"json({"items": [{"metadata": {"name": "vmstorage", "managedFields": [{}]},
+      "spec": {"replicas": 3, "serviceName": "vmstorage", "updateStrategy": {"type": "OnDelete"},
+               "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
+               "template": {"metadata": {"labels": {"app": "vmstorage"}},
+                            "spec": {"containers": [{"name": "vmstorage", "args": ["-retentionPeriod=1"]}]}}},
+      "status": {"replicas": 3, "conditions": [{}]}}]})json";
+  CHECK(kept(page, storage_fields()) == json::parse(R"json([{"metadata": {"name": "vmstorage"},
+      "spec": {"replicas": 3, "serviceName": "vmstorage", "updateStrategy": {"type": "OnDelete"},
+               "template": {"metadata": {"labels": {"app": "vmstorage"}}}},
+      "status": {"replicas": 3}}])json"));
+  auto whole = kept(page, workload_fields());
+  CHECK(whole[0]["spec"]["template"].contains("spec"));
+  whole[0]["spec"]["template"].erase("spec");
+  CHECK(whole == kept(page, storage_fields()));
+}

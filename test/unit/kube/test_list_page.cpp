@@ -239,3 +239,40 @@ TEST_CASE("parse_list_page: the hook sees each filtered object item, may change 
   CHECK(none.items.empty());
   CHECK(none.continue_token == "y");
 }
+
+TEST_CASE("parse_list_page: the triage sees only an object item's filtered metadata and chooses its tree") {
+  const auto full = std::make_shared<const FieldTree>(
+      FieldTree::only("", {FieldTree::everything("metadata", {"managedFields"}), FieldTree::everything("spec")}));
+  static const FieldTree meta_only = FieldTree::only("", {FieldTree::everything("metadata", {"managedFields"})});
+  std::vector<json> heads;
+  const ItemFilter filter{full, [](json &item) { return !item.contains("drop-after"); }, [&](const json &head) {
+                            heads.push_back(head);
+                            const auto name = head.contains("metadata") ? head["metadata"].value("name", "") : "";
+                            if (name == "unrelated") return static_cast<const FieldTree *>(nullptr);
+                            return name == "storage" ? &meta_only : full.get();
+                          }};
+  const auto p = parse_list_page(R"({"items": [
+      {"spec": {"x": 1}, "metadata": {"name": "consumer", "managedFields": [1]}, "status": {}},
+      {"metadata": {"name": "unrelated"}, "spec": {"huge": [1, 2, 3]}},
+      {"metadata": {"name": "storage"}, "spec": {"replicas": 3}},
+      {"metadata": {"name": "first"}, "metadata": {"name": "storage"}, "spec": {"replicas": 4}},
+      {"spec": {"no": "metadata"}},
+      "not an object"]})",
+                                 filter);
+  // The head is the metadata as the item's tree keeps it (a repeated key: the last, as nlohmann reads it),
+  // never any other field.
+  CHECK(json(heads) == json::parse(R"([{"metadata": {"name": "consumer"}}, {"metadata": {"name": "unrelated"}},
+                                       {"metadata": {"name": "storage"}}, {"metadata": {"name": "storage"}}, {}])"));
+  CHECK(items_of(p) == json::parse(R"([{"metadata": {"name": "consumer"}, "spec": {"x": 1}},
+                                       {"metadata": {"name": "storage"}}, {"metadata": {"name": "storage"}},
+                                       {"spec": {"no": "metadata"}}, "not an object"])"));
+  // The hook still runs last, on the item built with the chosen tree.
+  const auto dropped = parse_list_page(R"({"items": [{"metadata": {"name": "c"}, "spec": {}, "drop-after": 1}]})",
+                                       ItemFilter{nullptr, filter.accept, [](const json &) {
+                                                    return static_cast<const FieldTree *>(nullptr);
+                                                  }});
+  CHECK(dropped.items.empty());
+  const auto kept = parse_list_page(R"({"items": [{"metadata": {"name": "c"}, "drop-after": 1}, {"x": 2}]})",
+                                    ItemFilter{nullptr, filter.accept, [&](const json &) { return full.get(); }});
+  CHECK(items_of(kept) == json::parse(R"([{"metadata": {"name": "c"}}, {}])"));
+}
