@@ -2,10 +2,13 @@
 // against nlohmann parsing the whole page, on any input: both accept or both refuse, and when they accept, the
 // same items and the same continue token. Deliberate differences, skipped: a NUL byte (nlohmann stops reading
 // there, vmsync refuses it) and an integer beyond 64 bits (nlohmann reads it as a double, simdjson refuses it).
-// The field tree and the hook are not used here: test_list_page.cpp and the list_page target cover them.
+// The page is parsed a second time with a triage that drops an object item, keeps it whole or keeps only its
+// metadata by a hash of the metadata it is shown, against the same choice made on nlohmann's items. The field
+// tree and the hook are not used here: test_list_page.cpp and the list_page target cover them.
 #include "../src/core/kube/list_page.hpp"
 #include "fuzz_common.hpp"
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -41,5 +44,30 @@ VMSYNC_FUZZ_TARGET(list_page_parser) {
   }
   if (json(page->items) != items) vmsync::fuzz::finding("the items differ from nlohmann's");
   if (page->continue_token != token) vmsync::fuzz::finding("the continue token differs from nlohmann's");
+
+  using vmsync::kube::FieldTree;
+  static const FieldTree whole = FieldTree::everything("");
+  static const FieldTree metadata_only = FieldTree::only("", {FieldTree::everything("metadata")});
+  const auto choice = [](const json &head) { return std::hash<std::string>{}(head.dump()) % 3; };
+  const auto triaged = vmsync::kube::parse_list_page(text, {nullptr, {}, [&](const json &head) -> const FieldTree * {
+                                                              switch (choice(head)) {
+                                                              case 0: return nullptr;
+                                                              case 1: return &whole;
+                                                              default: return &metadata_only;
+                                                              }
+                                                            }});
+  json want = json::array();
+  for (const auto &item : items) {
+    if (!item.is_object()) {
+      want.push_back(item);
+      continue;
+    }
+    json head = json::object();
+    if (auto m = item.find("metadata"); m != item.end()) head["metadata"] = *m;
+    const auto c = choice(head);
+    if (c == 1) want.push_back(item);
+    if (c == 2) want.push_back(head);
+  }
+  if (json(triaged.items) != want) vmsync::fuzz::finding("the triaged items differ from nlohmann's");
   return 0;
 }
