@@ -59,6 +59,11 @@ std::shared_ptr<const FieldTree> workload_fields() {
   return tree;
 }
 
+std::shared_ptr<const FieldTree> configmap_fields() {
+  static const auto tree = std::make_shared<const FieldTree>(FieldTree::everything(""));
+  return tree;
+}
+
 std::shared_ptr<const FieldTree> storage_fields() {
   static const auto tree = std::make_shared<const FieldTree>(workload_tree(false));
   return tree;

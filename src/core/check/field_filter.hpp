@@ -25,4 +25,7 @@ std::shared_ptr<const kube::FieldTree> workload_fields();
 // pod template's metadata only.
 std::shared_ptr<const kube::FieldTree> storage_fields();
 
+// What check and fix read from a ConfigMap: all of it (data, and managedFields for when a key last changed).
+std::shared_ptr<const kube::FieldTree> configmap_fields();
+
 } // namespace vmsync::check

@@ -356,9 +356,11 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.namespace_ = where;
     q.options.limit = page_limit(scope, "");
     auto wanted_refs = std::make_shared<const std::set<std::pair<std::string, std::string>>>(std::move(refs));
-    q.items.accept = [wanted_refs](const nlohmann::json &cm) {
-      return wanted_refs->contains({meta_namespace(cm), meta_name(cm)});
-    };
+    // Decided on the metadata, so the others' data (dashboards, often) is never built.
+    q.items = {configmap_fields(), {}, [wanted_refs](const nlohmann::json &head) {
+                 return wanted_refs->contains({meta_namespace(head), meta_name(head)}) ? configmap_fields().get()
+                                                                                       : nullptr;
+               }};
     Pending p{std::move(q), &Inventory::configmaps, {}};
     if (where.empty())
       for (const auto &ref : *wanted_refs) p.instead.push_back(by_name(ref));
