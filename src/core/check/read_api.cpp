@@ -52,6 +52,9 @@ const Resource kVMCluster{"operator.victoriametrics.com", "v1beta1", "vmclusters
 
 // Up to this many ConfigMaps wanted from one scope are read by name, more by one list of the scope.
 constexpr std::size_t kConfigMapsByName = 8;
+// The longest label selector vmsync merges namespaces into: its URL stays under 8 KiB once encoded, which some
+// proxies in front of API servers refuse beyond (the API server itself takes up to 1 MiB).
+constexpr std::size_t kMaxSelector = 4000;
 
 constexpr const char *kHelmPods = "app.kubernetes.io/name=victoria-metrics-cluster";
 constexpr const char *kOperatorPods = "app.kubernetes.io/name in (vmstorage,vminsert,vmselect),managed-by=vm-operator";
@@ -309,9 +312,10 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
   for (const auto &sts : inv.statefulsets)
     if (storage_refs.contains({meta_namespace(sts), meta_name(sts)})) pods_of(sts);
   // With -A, the pods of every namespace's workloads with the same label keys are one list over all
-  // namespaces (the union of their values; a pod of another namespace is dropped as its page is parsed), so
-  // the number of requests does not grow with the fleet. Per namespace when that list is forbidden.
-  std::map<std::vector<std::string>, std::pair<LabelSets, std::set<std::string>>> by_keys;
+  // namespaces (the union of their values; a pod of another namespace is dropped on its metadata as its page is
+  // parsed), so the number of requests does not grow with the fleet. A selector stays under kMaxSelector
+  // characters, though: the namespaces whose values would make it longer start another list. Per namespace
+  // when lists over all namespaces are forbidden.
   auto pods_query = [&](const std::string &where, const LabelSets &sets) {
     ListQuery q;
     q.resource = kube::resources::pods;
@@ -321,22 +325,39 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.items = {pod_fields(), {}};
     return Pending{std::move(q), &Inventory::pods, {}};
   };
+  struct Group {
+    LabelSets sets;
+    std::set<std::string> namespaces;
+    std::vector<Pending> instead; // the same pods, per namespace
+  };
+  std::map<std::vector<std::string>, std::vector<Group>> by_keys;
   for (const auto &[where, sets] : wanted) {
     if (!cluster_wide) {
       batch.push_back(pods_query(where.first, sets));
       continue;
     }
-    auto &[all_sets, namespaces] = by_keys[where.second];
-    for (const auto &[k, values] : sets) all_sets[k].insert(values.begin(), values.end());
-    namespaces.insert(where.first);
+    auto &groups = by_keys[where.second];
+    LabelSets merged = groups.empty() ? LabelSets{} : groups.back().sets;
+    for (const auto &[k, values] : sets) merged[k].insert(values.begin(), values.end());
+    if (groups.empty() || set_selector(merged).size() > kMaxSelector) {
+      groups.emplace_back();
+      merged = sets;
+    }
+    auto &g = groups.back();
+    g.sets = std::move(merged);
+    g.namespaces.insert(where.first);
+    g.instead.push_back(pods_query(where.first, sets));
   }
-  for (const auto &[keys, wanted_here] : by_keys) {
-    auto namespaces = std::make_shared<const std::set<std::string>>(wanted_here.second);
-    auto p = pods_query("", wanted_here.first);
-    p.query.items.accept = [namespaces](const nlohmann::json &pod) { return namespaces->contains(meta_namespace(pod)); };
-    for (const auto &[where, sets] : wanted)
-      if (where.second == keys) p.instead.push_back(pods_query(where.first, sets));
-    batch.push_back(std::move(p));
+  for (auto &entry : by_keys) {
+    for (auto &g : entry.second) {
+      auto namespaces = std::make_shared<const std::set<std::string>>(std::move(g.namespaces));
+      auto p = pods_query("", g.sets);
+      p.query.items.triage = [namespaces](const nlohmann::json &head) {
+        return namespaces->contains(meta_namespace(head)) ? pod_fields().get() : nullptr;
+      };
+      p.instead = std::move(g.instead);
+      batch.push_back(std::move(p));
+    }
   }
 
   // ConfigMaps are read by name (a field selector; one request each) while a few are wanted from a scope, and

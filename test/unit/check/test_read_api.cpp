@@ -277,3 +277,165 @@ TEST_CASE("read_inventory: the optional APIs are probed together, before the lis
         std::vector<std::string>{"/apis/workloads.kubeblocks.io/v1", "/apis/workloads.kubeblocks.io/v1alpha1",
                                  "/apis/operator.victoriametrics.com/v1beta1"});
 }
+
+// --- -A over a fleet of generic clusters: a bounded number of requests -------------------------------------
+
+namespace {
+
+// Generic clusters c0..c<n-1>, spread over namespaces ns0..ns<m-1>, each a StatefulSet <c>-vmstorage and a vminsert
+// Deployment loading its list from ConfigMaps <c>-config and <c>-extra; every namespace also has an unrelated
+// ConfigMap. Lists over all namespaces answer with all of them (ConfigMaps: 403 when `cm_forbidden`).
+class FleetTransport final : public HttpTransport {
+public:
+  FleetTransport(int clusters, int namespaces, std::string prefix, bool cm_forbidden)
+      : clusters_(clusters), namespaces_(namespaces), prefix_(std::move(prefix)), cm_forbidden_(cm_forbidden) {}
+  std::vector<Result> send_all(std::vector<HttpRequest> requests) override {
+    std::vector<Result> out;
+    for (auto &r : requests) {
+      sent.push_back(r.path);
+      Result res;
+      res.response = answer(r.path);
+      out.push_back(std::move(res));
+    }
+    return out;
+  }
+  [[nodiscard]] TransportStats stats() const override { return {sent.size(), 0, 0}; }
+  void set_client_certificate(const std::string &, const std::string &) override {}
+  std::vector<std::string> sent;
+
+private:
+  [[nodiscard]] std::string name(int i) const { return fmt::format("{}c{}", prefix_, i); }
+  [[nodiscard]] std::string ns_of(int i) const { return fmt::format("ns{}", i % namespaces_); }
+
+  [[nodiscard]] HttpResponse answer(const std::string &full) const {
+    const std::string path = full.substr(0, full.find('?'));
+    json items = json::array();
+    if (path.starts_with("/apis/") && path.find("/apps/") == std::string::npos) return reply(404, json::object());
+    if (path == "/apis/apps/v1/statefulsets") {
+      for (int i = 0; i < clusters_; ++i)
+        items.push_back({{"metadata", {{"name", name(i) + "-vmstorage"}, {"namespace", ns_of(i)}}},
+                         {"spec",
+                          {{"replicas", 3},
+                           {"serviceName", name(i) + "-vmstorage"},
+                           {"selector", {{"matchLabels", {{"app", name(i) + "-vmstorage"}}}}}}}});
+    } else if (path == "/apis/apps/v1/deployments") {
+      for (int i = 0; i < clusters_; ++i) {
+        json container = {{"name", "vminsert"}, {"args", {"-storageNode=$(VM_STORAGE_URLS)"}}};
+        container["envFrom"] = json::array({{{"configMapRef", {{"name", name(i) + "-config"}}}},
+                                            {{"configMapRef", {{"name", name(i) + "-extra"}}}}});
+        json d;
+        d["metadata"] = {{"name", name(i) + "-vminsert"}, {"namespace", ns_of(i)}};
+        d["metadata"]["annotations"] = {{"vmsync.io/storage-workload", "statefulset/" + name(i) + "-vmstorage"}};
+        d["spec"]["replicas"] = 1;
+        d["spec"]["selector"]["matchLabels"] = {{"app", name(i) + "-vminsert"}};
+        d["spec"]["template"]["spec"]["containers"] = json::array({container});
+        items.push_back(d);
+      }
+    } else if (path == "/api/v1/configmaps" && full.find("labelSelector") == std::string::npos) {
+      if (cm_forbidden_) return forbidden("configmaps");
+      for (int n = 0; n < namespaces_; ++n)
+        items.push_back({{"metadata", {{"name", "dashboards"}, {"namespace", fmt::format("ns{}", n)}}},
+                         {"data", {{"big", "x"}}}});
+      for (int i = 0; i < clusters_; ++i)
+        for (const char *suffix : {"-config", "-extra"})
+          items.push_back({{"metadata", {{"name", name(i) + suffix}, {"namespace", ns_of(i)}}},
+                           {"data", {{"VM_STORAGE_URLS", "x"}}}});
+    } else if (path.ends_with("/configmaps") && full.find("fieldSelector=metadata.name%3D") != std::string::npos) {
+      const auto at = full.find("%3D") + 3;
+      const auto ns = path.substr(std::string("/api/v1/namespaces/").size());
+      items.push_back({{"metadata", {{"name", full.substr(at, full.find('&', at) - at)},
+                                     {"namespace", ns.substr(0, ns.find('/'))}}},
+                       {"data", {{"VM_STORAGE_URLS", "x"}}}});
+    } else if (path == "/api/v1/pods" && full.find(prefix_ + "c0-vminsert") != std::string::npos) {
+      // A pod with the first cluster's labels in a namespace with no generic cluster: dropped on its metadata.
+      items.push_back({{"metadata", {{"name", "stray"}, {"namespace", "elsewhere"}}}});
+    }
+    return list_of(items);
+  }
+
+  int clusters_, namespaces_;
+  std::string prefix_;
+  bool cm_forbidden_;
+};
+
+struct FleetRead {
+  std::vector<std::string> sent;
+  Inventory inv;
+};
+
+FleetRead read_fleet(int clusters, int namespaces, const std::string &prefix = "", bool cm_forbidden = false) {
+  ClientConfig config;
+  config.server = "https://k8s.test:6443";
+  config.token = "t";
+  auto t = std::make_unique<FleetTransport>(clusters, namespaces, prefix, cm_forbidden);
+  auto *transport = t.get();
+  Client client(std::move(config), ClientOptions{}, std::move(t));
+  FleetRead r;
+  r.inv = check::read_inventory(client, all_namespaces("default"));
+  r.sent = transport->sent;
+  return r;
+}
+
+std::size_t count_of(const std::vector<std::string> &paths, const std::function<bool(const std::string &)> &pred) {
+  return static_cast<std::size_t>(std::count_if(paths.begin(), paths.end(), pred));
+}
+
+bool generic_pods(const std::string &p) {
+  return p.starts_with("/api/v1/pods?") && p.find("victoria-metrics-cluster") == std::string::npos;
+}
+
+std::set<std::string> configmap_names(const Inventory &inv) {
+  std::set<std::string> names;
+  for (const auto &cm : inv.configmaps) names.insert(meta_namespace(cm) + "/" + meta_name(cm));
+  return names;
+}
+
+} // namespace
+
+TEST_CASE("read_inventory -A: many generic ConfigMaps are one list of all, keeping only theirs; pods one list") {
+  const auto r = read_fleet(6, 3); // 12 ConfigMaps wanted: more than are read by name
+  CHECK(count_of(r.sent, [](const std::string &p) { return p.find("/namespaces/") != std::string::npos; }) == 0);
+  CHECK(count_of(r.sent, [](const std::string &p) { return p.find("fieldSelector") != std::string::npos; }) == 0);
+  CHECK(count_of(r.sent, [](const std::string &p) {
+          return p.starts_with("/api/v1/configmaps?") && p.find("labelSelector") == std::string::npos;
+        }) == 1);
+  CHECK(count_of(r.sent, generic_pods) == 1);
+  CHECK(configmap_names(r.inv).size() == 12);
+  CHECK_FALSE(configmap_names(r.inv).contains("ns0/dashboards"));
+  CHECK(r.inv.pods.empty()); // the stray pod of another namespace was dropped
+  CHECK(r.inv.errors.empty());
+}
+
+TEST_CASE("read_inventory -A: a few generic ConfigMaps are read by name") {
+  const auto r = read_fleet(4, 2); // 8 ConfigMaps wanted
+  CHECK(count_of(r.sent, [](const std::string &p) { return p.find("fieldSelector") != std::string::npos; }) == 8);
+  CHECK(count_of(r.sent, [](const std::string &p) { return p.starts_with("/api/v1/configmaps?"); }) == 0);
+  CHECK(configmap_names(r.inv).size() == 8);
+}
+
+TEST_CASE("read_inventory -A: ConfigMaps forbidden over all namespaces are read by name, without an error") {
+  const auto r = read_fleet(6, 3, "", true);
+  CHECK(count_of(r.sent, [](const std::string &p) { return p.find("fieldSelector") != std::string::npos; }) == 12);
+  CHECK(configmap_names(r.inv).size() == 12);
+  CHECK(r.inv.errors.empty());
+  CHECK(r.inv.namespace_errors.empty());
+}
+
+TEST_CASE("read_inventory -A: a merged pods selector that would grow too long is split, per namespace group") {
+  // 120 clusters with 40-character names in 60 namespaces: one selector for all would be over 11,000 characters.
+  const auto r = read_fleet(120, 60, std::string(38, 'x'));
+  const auto lists = count_of(r.sent, generic_pods);
+  CHECK(lists >= 3);
+  CHECK(lists < 60);
+  std::set<std::string> values;
+  for (const auto &p : r.sent) {
+    if (!generic_pods(p)) continue;
+    CHECK(p.size() < 8192);
+    for (int i = 0; i < 120; ++i)
+      for (const char *role : {"-vminsert", "-vmstorage"}) {
+        const auto v = fmt::format("{}c{}{}", std::string(38, 'x'), i, role);
+        if (p.find(v + "%2C") != std::string::npos || p.find(v + "%29") != std::string::npos) values.insert(v);
+      }
+  }
+  CHECK(values.size() == 240); // every workload's pods are asked for
+}
