@@ -29,12 +29,12 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # vmsync_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bash-completion")
-# Runtime libraries: computed by dpkg-shlibdeps from the binary (libcurl4, libyaml-cpp0.7, libfmt9, libsimdjson14, libssl3, libc6,
+# Runtime libraries: computed by dpkg-shlibdeps from the binary (libcurl4, libyaml-cpp0.7, libfmt9, libsimdjson14, libmimalloc2.0, libssl3, libc6,
 # libstdc++6, ...) with the versions this build needs; without dpkg-dev, the Debian 12 names by hand.
 find_program(DPKG_SHLIBDEPS_EXE dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS_EXE)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libyaml-cpp0.7, libfmt9, libsimdjson14, libssl3, libstdc++6, libc6")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libyaml-cpp0.7, libfmt9, libsimdjson14, libmimalloc2.0, libssl3, libstdc++6, libc6")
 endif()
 include(CPack)

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config git ccache mold
-  libcli11-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev doctest-dev libyaml-cpp-dev
+  libcli11-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev libsimdjson-dev libmimalloc-dev libfmt-dev doctest-dev libyaml-cpp-dev
   clang clang-tidy libclang-rt-14-dev
   mandoc man-db bash-completion zsh fish
   prometheus-pushgateway jq hyperfine curl time

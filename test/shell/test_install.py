@@ -72,7 +72,7 @@ def test_deb_metadata(deb):
     assert fields["Package"] == "vmsync"
     assert fields["Section"] == "admin"
     depends = {d.strip().split(" ")[0] for d in fields["Depends"].split(",")}
-    assert {"libcurl4", "libyaml-cpp0.7", "libfmt9", "libsimdjson14"} <= depends, fields["Depends"]
+    assert {"libcurl4", "libyaml-cpp0.7", "libfmt9", "libsimdjson14", "libmimalloc2.0"} <= depends, fields["Depends"]
     files = {line.split()[-1].lstrip(".") for line in run("dpkg-deb", "--contents", deb).splitlines()
              if not line.startswith("d")}
     assert {"/usr/" + f for f in INSTALLED} == files
