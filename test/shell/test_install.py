@@ -25,6 +25,19 @@ INSTALLED = {
 }
 
 
+def cache_flag(name):
+    """Whether the build's CMakeCache.txt sets option `name` ON."""
+    with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+        return any(line.startswith(name + ":") and line.strip().split("=", 1)[1].upper() in ("ON", "1", "TRUE", "YES")
+                   for line in f)
+
+
+def links_mimalloc():
+    dynamic = subprocess.run(["readelf", "-d", os.path.join(BUILD, "vmsync")], capture_output=True, text=True,
+                             check=True).stdout
+    return "libmimalloc.so" in dynamic
+
+
 def run(*cmd, **kw):
     r = subprocess.run(cmd, capture_output=True, text=True, env=kw.pop("env", ENV), timeout=kw.pop("timeout", 300),
                        **kw)
@@ -72,7 +85,12 @@ def test_deb_metadata(deb):
     assert fields["Package"] == "vmsync"
     assert fields["Section"] == "admin"
     depends = {d.strip().split(" ")[0] for d in fields["Depends"].split(",")}
-    assert {"libcurl4", "libyaml-cpp0.7", "libfmt9", "libsimdjson14", "libmimalloc2.0"} <= depends, fields["Depends"]
+    assert {"libcurl4", "libyaml-cpp0.7", "libfmt9", "libsimdjson14"} <= depends, fields["Depends"]
+    # mimalloc is linked unless the build has sanitizers (they bring their own malloc) or -DVMSYNC_MIMALLOC=OFF.
+    if links_mimalloc():
+        assert "libmimalloc2.0" in depends, fields["Depends"]
+    else:
+        assert cache_flag("VMSYNC_SANITIZE") or not cache_flag("VMSYNC_MIMALLOC"), "no mimalloc in a default build"
     files = {line.split()[-1].lstrip(".") for line in run("dpkg-deb", "--contents", deb).splitlines()
              if not line.startswith("d")}
     assert {"/usr/" + f for f in INSTALLED} == files
