@@ -285,23 +285,12 @@ namespace {
 // Generic clusters c0..c<n-1>, spread over namespaces ns0..ns<m-1>, each a StatefulSet <c>-vmstorage and a vminsert
 // Deployment loading its list from ConfigMaps <c>-config and <c>-extra; every namespace also has an unrelated
 // ConfigMap. Lists over all namespaces answer with all of them (ConfigMaps: 403 when `cm_forbidden`).
-class FleetTransport final : public HttpTransport {
+// Served through FakeTransport, which records the paths asked.
+class FleetServer {
 public:
-  FleetTransport(int clusters, int namespaces, std::string prefix, bool cm_forbidden)
+  FleetServer(int clusters, int namespaces, std::string prefix, bool cm_forbidden)
       : clusters_(clusters), namespaces_(namespaces), prefix_(std::move(prefix)), cm_forbidden_(cm_forbidden) {}
-  std::vector<Result> send_all(std::vector<HttpRequest> requests) override {
-    std::vector<Result> out;
-    for (auto &r : requests) {
-      sent.push_back(r.path);
-      Result res;
-      res.response = answer(r.path);
-      out.push_back(std::move(res));
-    }
-    return out;
-  }
-  [[nodiscard]] TransportStats stats() const override { return {sent.size(), 0, 0}; }
-  void set_client_certificate(const std::string &, const std::string &) override {}
-  std::vector<std::string> sent;
+  HttpResponse operator()(const HttpRequest &r) const { return answer(r.path); }
 
 private:
   [[nodiscard]] std::string name(int i) const { return fmt::format("{}c{}", prefix_, i); }
@@ -367,12 +356,12 @@ FleetRead read_fleet(int clusters, int namespaces, const std::string &prefix = "
   ClientConfig config;
   config.server = "https://k8s.test:6443";
   config.token = "t";
-  auto t = std::make_unique<FleetTransport>(clusters, namespaces, prefix, cm_forbidden);
+  auto t = std::make_unique<FakeTransport>(FleetServer(clusters, namespaces, prefix, cm_forbidden));
   auto *transport = t.get();
   Client client(std::move(config), ClientOptions{}, std::move(t));
   FleetRead r;
   r.inv = check::read_inventory(client, all_namespaces("default"));
-  r.sent = transport->sent;
+  r.sent = transport->paths;
   return r;
 }
 
