@@ -45,6 +45,9 @@ struct ListQuery {
   std::string namespace_; // empty: all namespaces (or cluster-scoped)
   ListOptions options;
   ItemFilter items;       // what is kept of each item, applied while each page is parsed; default: all of it
+  // Called when the list starts over because its continue token expired (410 Gone): what an `items.accept` hook
+  // kept elsewhere from the earlier pages is void.
+  std::function<void()> restarted;
 };
 
 struct ListResult {

@@ -18,8 +18,8 @@ model::StorageHealth storage_health(const ClusterSpec &c) {
   h.workload = {c.storage_kind, meta_name(*c.storage), c.namespace_};
   h.declared_replicas = c.declared_replicas;
   h.existing_pods = static_cast<int>(c.storage_pods.size());
-  h.ready_pods = static_cast<int>(std::count_if(c.storage_pods.begin(), c.storage_pods.end(),
-                                                [](const nlohmann::json *p) { return pod_is_ready(*p); }));
+  h.ready_pods = static_cast<int>(
+      std::count_if(c.storage_pods.begin(), c.storage_pods.end(), [](const Pod *p) { return p->ready; }));
   for (int i = 0; i < c.declared_replicas; ++i) h.nodes.push_back(fmt::format("{}-{}", meta_name(*c.storage), i));
   return h;
 }

@@ -28,28 +28,27 @@ const char *kDefaultDomain = "cluster.local";
 
 std::string default_port(model::Role r) { return r == model::Role::Insert ? "8400" : "8401"; }
 
-bool matches_labels(const json &obj, const json &match_labels) {
+bool matches_labels(const Pod &pod, const json &match_labels) {
   if (!match_labels.is_object() || match_labels.empty()) return false;
   for (const auto &[k, v] : match_labels.items())
-    if (!v.is_string() || label(obj, k) != v.get<std::string>()) return false;
+    if (!v.is_string() || pod.label(k) != v.get<std::string>()) return false;
   return true;
 }
 
 // Pods owned by a workload: by owner UID (StatefulSet, InstanceSet), or for a Deployment by its ReplicaSets'
 // naming and the Deployment's selector (ReplicaSets are not read). Candidates come from the inventory's owner
 // indexes, so this costs the workload's own pods, not the namespace's.
-std::vector<const json *> pods_of(const Inventory &inv, const json &workload, const std::string &kind) {
-  std::vector<const json *> out;
+std::vector<const Pod *> pods_of(const Inventory &inv, const json &workload, const std::string &kind) {
+  std::vector<const Pod *> out;
   const auto uid = str_at(workload, {"metadata", "uid"});
   const auto ns = meta_namespace(workload);
   const auto name = meta_name(workload);
   const auto &sel = at_path(workload, {"spec", "selector", "matchLabels"});
   std::set<std::string> seen;
-  auto consider = [&](const json &p, bool owned) {
-    if (!owned || meta_namespace(p) != ns || pod_is_terminating(p)) return;
-    const auto phase = str_at(p, {"status", "phase"});
-    if (phase == "Succeeded" || phase == "Failed") return;
-    if (seen.insert(meta_name(p)).second) out.push_back(&p);
+  auto consider = [&](const Pod &p, bool owned) {
+    if (!owned || p.namespace_ != ns || p.terminating) return;
+    if (p.phase == "Succeeded" || p.phase == "Failed") return;
+    if (seen.insert(p.name).second) out.push_back(&p);
   };
   if (!uid.empty()) {
     for (const auto *p : inv.pods_owned_by(uid)) consider(*p, true);
@@ -58,20 +57,17 @@ std::vector<const json *> pods_of(const Inventory &inv, const json &workload, co
   } else {
     // Offline fixtures and UID-less objects: the ReplicaSet naming, or the selector plus the controller's pod
     // naming.
-    for (const auto *p : inv.in_namespace(inv.pods, ns)) {
+    for (const auto *p : inv.pods_in(ns)) {
       bool owned = false;
-      const auto &refs = at_path(*p, {"metadata", "ownerReferences"});
-      if (kind == "Deployment" && refs.is_array())
-        for (const auto &r : refs)
-          if (str_at(r, {"kind"}) == "ReplicaSet" && str_at(r, {"name"}).starts_with(name + "-") &&
-              matches_labels(*p, sel))
-            owned = true;
-      if (!owned && matches_labels(*p, sel) && meta_name(*p).starts_with(name + "-")) owned = true;
+      if (kind == "Deployment")
+        for (const auto &r : p->owners)
+          if (r.kind == "ReplicaSet" && r.name.starts_with(name + "-") && matches_labels(*p, sel)) owned = true;
+      if (!owned && matches_labels(*p, sel) && p->name.starts_with(name + "-")) owned = true;
       consider(*p, owned);
     }
   }
   std::sort(out.begin(), out.end(),
-            [](const json *a, const json *b) { return model::natural_less(meta_name(*a), meta_name(*b)); });
+            [](const Pod *a, const Pod *b) { return model::natural_less(a->name, b->name); });
   return out;
 }
 
@@ -433,16 +429,6 @@ Relation parse_relation(const std::string &text) {
   if (!r.role.empty() && r.role != "vminsert" && r.role != "vmselect")
     throw UsageError(fmt::format("--relation: role \"{}\" must be vminsert or vmselect", r.role));
   return r;
-}
-
-bool pod_is_terminating(const json &pod) { return !at_path(pod, {"metadata", "deletionTimestamp"}).is_null(); }
-
-bool pod_is_ready(const json &pod) {
-  const auto &conds = at_path(pod, {"status", "conditions"});
-  if (!conds.is_array()) return false;
-  for (const auto &c : conds)
-    if (str_at(c, {"type"}) == "Ready") return str_at(c, {"status"}) == "True";
-  return false;
 }
 
 std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,

@@ -19,7 +19,7 @@ struct ConsumerSpec {
   std::string port;
   bool discovery_mode = false;       // the layout says this role uses automatic discovery
   model::NameContext names;
-  std::vector<const nlohmann::json *> pods;
+  std::vector<const Pod *> pods;
 };
 
 struct ClusterSpec {
@@ -31,7 +31,7 @@ struct ClusterSpec {
   std::string storage_kind;
   std::string storage_service;             // headless (or pod-service prefix for KubeBlocks)
   int declared_replicas = 0;
-  std::vector<const nlohmann::json *> storage_pods;
+  std::vector<const Pod *> storage_pods;
   std::vector<ConsumerSpec> consumers;
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
@@ -50,8 +50,5 @@ bool may_be_consumer(const nlohmann::json &workload, const Scope &scope);
 std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,
                                     const std::vector<int> &ordinals, const std::string &default_template,
                                     const std::string &port);
-
-bool pod_is_ready(const nlohmann::json &pod);
-bool pod_is_terminating(const nlohmann::json &pod);
 
 } // namespace vmsync::check

@@ -1,5 +1,6 @@
 #include "vmsync/check/inventory.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <unordered_map>
@@ -58,7 +59,87 @@ std::string annotation(const nlohmann::json &o, const std::string &key) {
 }
 
 namespace {
+
+Pod::Pairs sorted_strings(const nlohmann::json &obj) {
+  Pod::Pairs out;
+  if (!obj.is_object()) return out;
+  out.reserve(obj.size());
+  for (const auto &[k, v] : obj.items())
+    if (v.is_string()) out.emplace_back(k, v.get<std::string>());
+  return out; // an object's keys iterate in order
+}
+
+std::string find_in(const Pod::Pairs &pairs, const std::string &key) {
+  auto it = std::lower_bound(
+      pairs.begin(), pairs.end(), key,
+      [](const std::pair<std::string, std::string> &p, const std::string &k) { return p.first < k; });
+  return it != pairs.end() && it->first == key ? it->second : std::string{};
+}
+
+std::shared_ptr<const nlohmann::json> empty_spec() {
+  static const auto spec = std::make_shared<const nlohmann::json>(nlohmann::json::object());
+  return spec;
+}
+
+} // namespace
+
+Pod::Pod() : spec(empty_spec()) {}
+
+Pod::Pod(const nlohmann::json &pod, PodSpecs *specs) {
+  const auto &meta = at_path(pod, {"metadata"});
+  name = str_at(meta, {"name"});
+  namespace_ = str_at(meta, {"namespace"});
+  uid = str_at(meta, {"uid"});
+  creation_timestamp = str_at(meta, {"creationTimestamp"});
+  terminating = !at_path(meta, {"deletionTimestamp"}).is_null();
+  if (const auto &refs = at_path(meta, {"ownerReferences"}); refs.is_array())
+    for (const auto &r : refs)
+      owners.push_back({str_at(r, {"kind"}), str_at(r, {"name"}), str_at(r, {"uid"})});
+  labels = sorted_strings(at_path(meta, {"labels"}));
+  annotations = sorted_strings(at_path(meta, {"annotations"}));
+  std::erase_if(annotations,
+                [](const auto &a) { return a.first == "kubectl.kubernetes.io/last-applied-configuration"; });
+
+  const auto &status = at_path(pod, {"status"});
+  phase = str_at(status, {"phase"});
+  if (const auto &conds = at_path(status, {"conditions"}); conds.is_array())
+    for (const auto &c : conds)
+      if (str_at(c, {"type"}) == "Ready") {
+        ready = str_at(c, {"status"}) == "True";
+        break;
+      }
+  if (const auto &statuses = at_path(status, {"containerStatuses"}); statuses.is_array())
+    for (const auto &cs : statuses) {
+      auto t = str_at(cs, {"state", "running", "startedAt"});
+      if (!t.empty()) started.emplace_back(str_at(cs, {"name"}), std::move(t));
+    }
+
+  nlohmann::json s = nlohmann::json::object();
+  for (const char *list : {"containers", "initContainers"})
+    if (const auto &v = at_path(pod, {"spec", list}); !v.is_null()) s[list] = v;
+  spec = specs != nullptr ? specs->intern(std::move(s)) : std::make_shared<const nlohmann::json>(std::move(s));
+}
+
+std::string Pod::label(const std::string &key) const { return find_in(labels, key); }
+std::string Pod::annotation(const std::string &key) const { return find_in(annotations, key); }
+
+std::string Pod::started_at(const std::string &container) const {
+  for (const auto &[c, t] : started)
+    if (c == container) return t;
+  return {};
+}
+
+std::shared_ptr<const nlohmann::json> PodSpecs::intern(nlohmann::json spec) {
+  auto &same_hash = by_hash_[std::hash<nlohmann::json>{}(spec)];
+  for (const auto &s : same_hash)
+    if (*s == spec) return s;
+  same_hash.push_back(std::make_shared<const nlohmann::json>(std::move(spec)));
+  return same_hash.back();
+}
+
+namespace {
 using Objects = std::vector<const nlohmann::json *>;
+using Pods = std::vector<const Pod *>;
 
 // Length-prefixed, so no namespace and name (hostile input may hold any character) share a key with another pair.
 std::string key_of(const std::string &ns, const std::string &name) {
@@ -68,14 +149,14 @@ std::string key_of(const std::string &ns, const std::string &name) {
 }
 
 // Which storage an index was built from: it is current while the list has neither moved nor grown.
-struct BuiltFrom {
-  const nlohmann::json *data = nullptr;
+template <typename T> struct BuiltFrom {
+  const T *data = nullptr;
   std::size_t size = 0;
 
-  [[nodiscard]] bool current(const std::vector<nlohmann::json> &objs) const {
+  [[nodiscard]] bool current(const std::vector<T> &objs) const {
     return data == objs.data() && size == objs.size();
   }
-  void mark(const std::vector<nlohmann::json> &objs) {
+  void mark(const std::vector<T> &objs) {
     data = objs.data();
     size = objs.size();
   }
@@ -83,7 +164,7 @@ struct BuiltFrom {
 
 // The index of one list: by namespace/name (the first object of that name wins, as a linear search would) and
 // by namespace.
-struct ListIndex : BuiltFrom {
+struct ListIndex : BuiltFrom<nlohmann::json> {
   std::unordered_map<std::string, const nlohmann::json *> by_key;
   std::unordered_map<std::string, Objects> by_namespace;
 
@@ -100,38 +181,37 @@ struct ListIndex : BuiltFrom {
 };
 
 // Pods by their owners: by owner UID, and by the Deployment their ReplicaSet owner's name implies.
-struct PodIndex : BuiltFrom {
-  std::unordered_map<std::string, Objects> by_owner_uid;
-  std::unordered_map<std::string, Objects> by_deployment;
+struct PodIndex : BuiltFrom<Pod> {
+  std::unordered_map<std::string, Pods> by_owner_uid;
+  std::unordered_map<std::string, Pods> by_deployment;
+  std::unordered_map<std::string, Pods> by_namespace;
 
-  void build(const std::vector<nlohmann::json> &pods) {
+  void build(const std::vector<Pod> &pods) {
     mark(pods);
     by_owner_uid.clear();
     by_deployment.clear();
+    by_namespace.clear();
     for (const auto &p : pods) {
-      const auto &refs = at_path(p, {"metadata", "ownerReferences"});
-      if (!refs.is_array()) continue;
-      for (const auto &r : refs) {
-        auto uid = str_at(r, {"uid"});
-        if (!uid.empty()) {
-          auto &v = by_owner_uid[uid];
+      by_namespace[p.namespace_].push_back(&p);
+      for (const auto &r : p.owners) {
+        if (!r.uid.empty()) {
+          auto &v = by_owner_uid[r.uid];
           if (v.empty() || v.back() != &p) v.push_back(&p);
         }
-        if (str_at(r, {"kind"}) != "ReplicaSet") continue;
+        if (r.kind != "ReplicaSet") continue;
         // A Deployment's ReplicaSets are named <deployment>-<pod-template-hash>; the hash has no '-'.
-        auto rs = str_at(r, {"name"});
-        auto dash = rs.rfind('-');
+        auto dash = r.name.rfind('-');
         if (dash == std::string::npos || dash == 0) continue;
-        auto &v = by_deployment[key_of(meta_namespace(p), rs.substr(0, dash))];
+        auto &v = by_deployment[key_of(p.namespace_, r.name.substr(0, dash))];
         if (v.empty() || v.back() != &p) v.push_back(&p);
       }
     }
   }
 };
 
-const Objects &no_objects() {
-  static const Objects none;
-  return none;
+template <typename T> const T &none() {
+  static const T empty;
+  return empty;
 }
 } // namespace
 
@@ -144,7 +224,7 @@ struct Inventory::Indexes {
     if (!idx.current(objs)) idx.build(objs);
     return idx;
   }
-  const PodIndex &pod_index(const std::vector<nlohmann::json> &all) {
+  const PodIndex &pod_index(const std::vector<Pod> &all) {
     if (!pods.current(all)) pods.build(all);
     return pods;
   }
@@ -166,20 +246,26 @@ const std::vector<const nlohmann::json *> &Inventory::in_namespace(const std::ve
                                                                    const std::string &ns) const {
   const auto &idx = indexes().list(objs);
   auto it = idx.by_namespace.find(ns);
-  return it == idx.by_namespace.end() ? no_objects() : it->second;
+  return it == idx.by_namespace.end() ? none<Objects>() : it->second;
 }
 
-const std::vector<const nlohmann::json *> &Inventory::pods_owned_by(const std::string &uid) const {
+const std::vector<const Pod *> &Inventory::pods_owned_by(const std::string &uid) const {
   const auto &idx = indexes().pod_index(pods);
   auto it = idx.by_owner_uid.find(uid);
-  return it == idx.by_owner_uid.end() ? no_objects() : it->second;
+  return it == idx.by_owner_uid.end() ? none<Pods>() : it->second;
 }
 
-const std::vector<const nlohmann::json *> &Inventory::pods_of_replicasets(const std::string &ns,
-                                                                          const std::string &name) const {
+const std::vector<const Pod *> &Inventory::pods_of_replicasets(const std::string &ns,
+                                                               const std::string &name) const {
   const auto &idx = indexes().pod_index(pods);
   auto it = idx.by_deployment.find(key_of(ns, name));
-  return it == idx.by_deployment.end() ? no_objects() : it->second;
+  return it == idx.by_deployment.end() ? none<Pods>() : it->second;
+}
+
+const std::vector<const Pod *> &Inventory::pods_in(const std::string &ns) const {
+  const auto &idx = indexes().pod_index(pods);
+  auto it = idx.by_namespace.find(ns);
+  return it == idx.by_namespace.end() ? none<Pods>() : it->second;
 }
 
 const nlohmann::json *Inventory::configmap(const std::string &ns, const std::string &name) const {

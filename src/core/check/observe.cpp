@@ -128,17 +128,6 @@ std::optional<std::string> last_change(const json &cm, const std::string &key) {
   return best;
 }
 
-std::optional<std::string> started_at(const json &pod, const std::string &container) {
-  const auto &statuses = at_path(pod, {"status", "containerStatuses"});
-  if (!statuses.is_array()) return std::nullopt;
-  for (const auto &s : statuses)
-    if (str_at(s, {"name"}) == container) {
-      auto t = str_at(s, {"state", "running", "startedAt"});
-      if (!t.empty()) return t;
-    }
-  return std::nullopt;
-}
-
 } // namespace
 
 model::ListSource read_source(const ConsumerSpec &consumer, const Inventory &inv) {
@@ -176,12 +165,12 @@ model::ListSource read_source(const ConsumerSpec &consumer, const Inventory &inv
   return src;
 }
 
-model::PodObservation observe_pod(const json &pod, const Inventory &inv) {
+model::PodObservation observe_pod(const Pod &pod, const Inventory &inv) {
   model::PodObservation obs;
-  obs.name = meta_name(pod);
-  obs.ready = pod_is_ready(pod);
-  const auto ns = meta_namespace(pod);
-  auto cl = find_list(at_path(pod, {"spec"}), ns, inv, "");
+  obs.name = pod.name;
+  obs.ready = pod.ready;
+  const auto &ns = pod.namespace_;
+  auto cl = find_list(*pod.spec, ns, inv, "");
   if (!cl) {
     obs.evidence.push_back("no -storageNode in the pod's containers");
     return obs;
@@ -201,7 +190,9 @@ model::PodObservation observe_pod(const json &pod, const Inventory &inv) {
     obs.running = cl->list.entries; // written in the pod's own (immutable) spec
     return obs;
   }
-  auto started = started_at(pod, cl->container);
+  const auto started_text = pod.started_at(cl->container);
+  const std::optional<std::string> started =
+      started_text.empty() ? std::nullopt : std::optional<std::string>{started_text};
   if (!started) {
     obs.running = cl->list.entries;
     obs.evidence.push_back(

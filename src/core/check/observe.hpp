@@ -11,6 +11,6 @@ namespace vmsync::check {
 model::ListSource read_source(const ConsumerSpec &consumer, const Inventory &inv);
 
 // One pod's observation.
-model::PodObservation observe_pod(const nlohmann::json &pod, const Inventory &inv);
+model::PodObservation observe_pod(const Pod &pod, const Inventory &inv);
 
 } // namespace vmsync::check

@@ -61,8 +61,9 @@ constexpr const char *kOperatorPods = "app.kubernetes.io/name in (vmstorage,vmin
 constexpr const char *kKubeBlocksObjects =
     "app.kubernetes.io/managed-by=kubeblocks,apps.kubeblocks.io/component-name in (vmstorage,vminsert,vmselect)";
 
-// Where a list's items go in the inventory.
+// Where a list's items go in the inventory; null: Inventory::pods, as Pod records.
 using Sink = std::vector<nlohmann::json> Inventory::*;
+constexpr Sink kPods = nullptr;
 
 struct Pending {
   ListQuery query;
@@ -82,10 +83,34 @@ bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
   std::vector<Pending> retry;
   std::vector<ListQuery> queries;
   queries.reserve(batch.size());
-  for (const auto &p : batch) queries.push_back(p.query);
+  // A list of pods keeps each as a Pod record as soon as it is parsed (on the parsing thread; a list's pages are
+  // parsed one after the other), so no page of pods is ever a whole DOM; the records join the inventory when the
+  // list has succeeded.
+  struct Taken {
+    std::vector<Pod> pods;
+    PodSpecs specs; // the pods of one template are in the same list
+  };
+  std::vector<std::unique_ptr<Taken>> taken(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    queries.push_back(batch[i].query);
+    if (batch[i].sink != kPods) continue;
+    taken[i] = std::make_unique<Taken>();
+    auto &q = queries.back();
+    q.items.accept = [t = taken[i].get(), then = std::move(q.items.accept)](nlohmann::json &item) {
+      if (then && !then(item)) return false;
+      t->pods.emplace_back(item, &t->specs);
+      return false;
+    };
+    q.restarted = [t = taken[i].get()] { t->pods.clear(); };
+  }
   auto outcomes = client.list_many(queries);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto &out = outcomes[i];
+    if (out.result && batch[i].sink == kPods) {
+      auto &got = taken[i]->pods;
+      inv.pods.insert(inv.pods.end(), std::make_move_iterator(got.begin()), std::make_move_iterator(got.end()));
+      continue;
+    }
     if (out.result) {
       auto &dst = inv.*(batch[i].sink);
       for (auto &item : out.result->items) dst.push_back(std::move(item));
@@ -212,7 +237,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.namespace_ = ns_now;
     q.options.limit = page_limit(scope, selector);
     q.options.label_selector = std::move(selector);
-    if (sink == &Inventory::pods) q.items = {pod_fields(), {}};
+    if (sink == kPods) q.items = {pod_fields(), {}};
     if (sink == &Inventory::instancesets) q.items = {workload_fields(), {}};
     // Deployments and StatefulSets are triaged by their metadata (may_be_consumer) before the rest is built: a
     // Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
@@ -237,16 +262,16 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     ns_now = where;
     add(kube::resources::statefulsets, with_user(""), &Inventory::statefulsets);
     add(kube::resources::deployments, with_user(""), &Inventory::deployments);
-    add(kube::resources::pods, kHelmPods, &Inventory::pods);
+    add(kube::resources::pods, kHelmPods, kPods);
     if (inv.vm_operator) {
       add(kVMCluster, with_user(""), &Inventory::vmclusters);
-      add(kube::resources::pods, kOperatorPods, &Inventory::pods);
+      add(kube::resources::pods, kOperatorPods, kPods);
     }
     if (inv.kubeblocks != KubeBlocksVersion::None) {
       const bool v10 = inv.kubeblocks == KubeBlocksVersion::V10;
       add(v10 ? kInstanceSetV1 : kInstanceSetV1alpha1, with_user(kKubeBlocksObjects), &Inventory::instancesets);
       add(v10 ? kKbClusterV1 : kKbClusterV1alpha1, with_user(""), &Inventory::kb_clusters);
-      add(kube::resources::pods, kKubeBlocksObjects, &Inventory::pods);
+      add(kube::resources::pods, kKubeBlocksObjects, kPods);
       add(kube::resources::configmaps, kKubeBlocksObjects, &Inventory::configmaps);
     }
   };
@@ -323,7 +348,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.options.label_selector = set_selector(sets);
     q.options.limit = page_limit(scope, q.options.label_selector);
     q.items = {pod_fields(), {}};
-    return Pending{std::move(q), &Inventory::pods, {}};
+    return Pending{std::move(q), kPods, {}};
   };
   struct Group {
     LabelSets sets;
@@ -414,7 +439,8 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
 
   // Batch 4, rarely needed: ConfigMaps that only running pods reference (their specs may differ from the
   // template's).
-  for (const auto &p : inv.pods) collect_configmap_refs(at_path(p, {"spec"}), meta_namespace(p), cm_refs);
+  for (const auto &p : inv.pods)
+    collect_configmap_refs(*p.spec, p.namespace_, cm_refs);
   ask_configmaps();
   run_batch(client, batch, inv);
   return inv;

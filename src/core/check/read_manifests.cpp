@@ -40,7 +40,8 @@ void add_object(nlohmann::json obj, const std::string &default_ns, const std::st
   if (kind == "StatefulSet") inv.statefulsets.push_back(std::move(obj));
   else if (kind == "Deployment") inv.deployments.push_back(std::move(obj));
   else if (kind == "ConfigMap") inv.configmaps.push_back(std::move(obj));
-  else if (kind == "Pod") inv.pods.push_back(std::move(obj));
+  else if (kind == "Pod")
+    inv.pods.emplace_back(obj);
   else if (kind == "InstanceSet" && group == "workloads.kubeblocks.io") inv.instancesets.push_back(std::move(obj));
   else if (kind == "Cluster" && group == "apps.kubeblocks.io") inv.kb_clusters.push_back(std::move(obj));
   else if (kind == "VMCluster") inv.vmclusters.push_back(std::move(obj));

@@ -27,7 +27,6 @@
 
 namespace vmsync::fix {
 
-using check::annotation;
 using check::at_path;
 using check::int_at;
 using check::label;
@@ -319,7 +318,7 @@ struct Work {
   std::vector<std::string> new_list;
   bool repair = false;
   std::string hash;
-  std::vector<const json *> restart; // pods running with another list
+  std::vector<const check::Pod *> restart; // pods running with another list
   std::vector<std::string> added, removed;
   Target workload;
   Strategy strategy = Strategy::Rolling;
@@ -402,12 +401,12 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
       w.unknown_order = true;
       // Nodes added since the pod started mean a vmstorage pod created after it, around when the ConfigMap
       // changed (pods created long before that change, e.g. all of them at a fresh deploy, are no evidence).
-      const auto created = parse_time(str_at(*cons.pods[i], {"metadata", "creationTimestamp"}));
+      const auto created = parse_time(cons.pods[i]->creation_timestamp);
       const auto changed = parse_time(w.not_before);
       if (created && changed) {
         bool newer = false;
         for (const auto *sp : c.storage_pods) {
-          const auto sc = parse_time(str_at(*sp, {"metadata", "creationTimestamp"}));
+          const auto sc = parse_time(sp->creation_timestamp);
           if (sc && *sc > *created && *sc + std::chrono::seconds(10) >= *changed) newer = true;
         }
         if (newer) w.inferred_added = true;
@@ -418,7 +417,7 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
   }
   // Replace the highest ordinal first, as the StatefulSet controller does.
   std::sort(w.restart.begin(), w.restart.end(),
-            [](const json *a, const json *b) { return model::natural_less(meta_name(*b), meta_name(*a)); });
+            [](const check::Pod *a, const check::Pod *b) { return model::natural_less(b->name, a->name); });
   return w;
 }
 
@@ -448,28 +447,29 @@ Step make_wait(const Work &w, WaitFor what, std::string until) {
   return s;
 }
 
-void add_pod_deletions(Context &ctx, const Work &w, const std::vector<const json *> &pods, bool first_is_canary,
-                       const std::string &why) {
+void add_pod_deletions(Context &ctx, const Work &w, const std::vector<const check::Pod *> &pods,
+                       bool first_is_canary, const std::string &why) {
   std::vector<std::string> uids;
-  for (const auto *p : w.spec->pods) uids.push_back(str_at(*p, {"metadata", "uid"}));
+  for (const auto *p : w.spec->pods)
+    uids.push_back(p->uid);
   bool canary = first_is_canary;
   for (const auto *p : pods) {
     Step del;
     del.action = Action::DeletePod;
-    del.target = {"v1", "Pod", w.workload.namespace_, meta_name(*p)};
+    del.target = {"v1", "Pod", w.workload.namespace_, p->name};
     del.workload = w.workload;
     del.role = w.spec->role;
     del.canary = canary;
     del.hash = w.hash;
-    del.uid_precondition = str_at(*p, {"metadata", "uid"});
+    del.uid_precondition = p->uid;
     del.not_before = w.not_before;
-    del.reason = fmt::format("{}{} runs with a stale vmstorage list; {}", canary ? "canary: " : "", meta_name(*p), why);
+    del.reason = fmt::format("{}{} runs with a stale vmstorage list; {}", canary ? "canary: " : "", p->name, why);
     ctx.plan.steps.push_back(del);
     auto wait = make_wait(w, WaitFor::PodReplaced,
-                          canary ? fmt::format("{} replaced by a Ready pod that runs the repaired list", meta_name(*p))
-                                 : fmt::format("{} replaced by a Ready pod", meta_name(*p)));
+                          canary ? fmt::format("{} replaced by a Ready pod that runs the repaired list", p->name)
+                                 : fmt::format("{} replaced by a Ready pod", p->name));
     wait.canary = canary;
-    wait.pod = meta_name(*p);
+    wait.pod = p->name;
     wait.uid_precondition = del.uid_precondition;
     wait.prior_pod_uids = uids;
     ctx.plan.steps.push_back(std::move(wait));
@@ -690,7 +690,7 @@ std::optional<std::string> plan_restart(Context &ctx, const Work &w, bool templa
       pods.clear();
       for (const auto *p : w.spec->pods) pods.push_back(p);
       std::sort(pods.begin(), pods.end(),
-                [](const json *a, const json *b) { return model::natural_less(meta_name(*b), meta_name(*a)); });
+                [](const check::Pod *a, const check::Pod *b) { return model::natural_less(b->name, a->name); });
     }
     add_pod_deletions(ctx, w, pods, true, "an OnDelete StatefulSet only replaces deleted pods");
     return std::nullopt;
@@ -758,8 +758,8 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
   plan.warnings = c.warnings;
 
   // Health: act only on a healthy vmstorage and on consumers no one else is rolling right now.
-  const auto ready = std::count_if(c.storage_pods.begin(), c.storage_pods.end(),
-                                   [](const json *p) { return check::pod_is_ready(*p); });
+  const auto ready =
+      std::count_if(c.storage_pods.begin(), c.storage_pods.end(), [](const check::Pod *p) { return p->ready; });
   std::vector<std::string> health;
   if (ready < c.declared_replicas)
     health.push_back(fmt::format("vmstorage {} {}/{} has {} of {} declared pods Ready", c.storage_kind, c.namespace_,
@@ -848,10 +848,10 @@ ConsumerState observe_consumer(const check::Inventory &inv, const check::Scope &
       st.rollout = rollout_in_progress(*cons.workload, cons.kind, w.strategy);
       for (const auto *p : cons.pods) {
         PodState ps;
-        ps.name = meta_name(*p);
-        ps.uid = str_at(*p, {"metadata", "uid"});
-        ps.hash = annotation(*p, kHashAnnotation);
-        ps.ready = check::pod_is_ready(*p);
+        ps.name = p->name;
+        ps.uid = p->uid;
+        ps.hash = p->annotation(kHashAnnotation);
+        ps.ready = p->ready;
         ps.in_sync = std::find(w.restart.begin(), w.restart.end(), p) == w.restart.end() && !w.repair && !w.unreadable;
         st.pods.push_back(std::move(ps));
       }

@@ -775,6 +775,7 @@ std::vector<ListOutcome> Client::list_many(const std::vector<ListQuery> &queries
           impl_->log(2, fmt::format("{}: continue token expired (410 Gone), listing again",
                                     target_text("list", q.resource, q.namespace_, "")));
           st.result = ListResult{};
+          if (q.restarted) q.restarted();
           st.continue_token.clear();
           st.tokens_seen.clear();
           continue;

@@ -129,8 +129,8 @@ TEST_CASE("helm layout: expected list follows declared replicas, not existing po
   inv.statefulsets.push_back(helm_sts("mon", 3));
   inv.deployments.push_back(helm_consumer("mon", "vminsert", 2, 8400));
   inv.deployments.push_back(helm_consumer("mon", "vmselect", 3, 8401));
-  inv.pods.push_back(pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-abcde"));
-  inv.pods.push_back(pod_of(inv.deployments[1], "vm-victoria-metrics-cluster-vmselect-5d9f-fghij"));
+  inv.pods.emplace_back(pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-abcde"));
+  inv.pods.emplace_back(pod_of(inv.deployments[1], "vm-victoria-metrics-cluster-vmselect-5d9f-fghij"));
   Scope scope;
   scope.namespace_ = "mon";
   auto specs = discover_clusters(inv, scope);
@@ -200,9 +200,9 @@ TEST_CASE("generic layout: ConfigMap-fed list, pod started before the ConfigMap 
                 {"containerStatuses", {{{"name", "vminsert"}, {"state", {{"running", {{"startedAt", started}}}}}}}}}}};
     return p;
   };
-  inv.pods.push_back(mkpod("vminsert-abc-old", "2026-11-26T09:00:00Z"));
-  inv.pods.push_back(mkpod("vminsert-abc-new", "2026-11-26T11:00:00Z"));
-  inv.pods.push_back(mkpod("vminsert-abc-same", "2026-11-26T10:00:00Z"));
+  inv.pods.emplace_back(mkpod("vminsert-abc-old", "2026-11-26T09:00:00Z"));
+  inv.pods.emplace_back(mkpod("vminsert-abc-new", "2026-11-26T11:00:00Z"));
+  inv.pods.emplace_back(mkpod("vminsert-abc-same", "2026-11-26T10:00:00Z"));
   Scope scope;
   scope.namespace_ = "ns";
   auto report = compute_report(inv, scope);
@@ -260,11 +260,11 @@ TEST_CASE("pods of a Deployment are its ReplicaSets' pods, not those of a Deploy
   longer["metadata"]["name"] = "vm-victoria-metrics-cluster-vminsert-canary";
   longer["metadata"]["uid"] = "canary-uid";
   inv.deployments.push_back(longer);
-  inv.pods.push_back(pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-abcde"));
-  inv.pods.push_back(pod_of(inv.deployments[1], "vm-victoria-metrics-cluster-vminsert-canary-5d9f-xyzab"));
+  inv.pods.emplace_back(pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-abcde"));
+  inv.pods.emplace_back(pod_of(inv.deployments[1], "vm-victoria-metrics-cluster-vminsert-canary-5d9f-xyzab"));
   auto gone = pod_of(inv.deployments[0], "vm-victoria-metrics-cluster-vminsert-5d9f-gone1");
   gone["metadata"]["deletionTimestamp"] = "2026-11-27T00:00:00Z";
-  inv.pods.push_back(gone);
+  inv.pods.emplace_back(gone);
   Scope scope;
   scope.namespace_ = "mon";
   auto specs = discover_clusters(inv, scope);
@@ -272,7 +272,7 @@ TEST_CASE("pods of a Deployment are its ReplicaSets' pods, not those of a Deploy
   REQUIRE(specs[0].consumers.size() == 2);
   for (const auto &cons : specs[0].consumers) {
     REQUIRE(cons.pods.size() == 1);
-    const auto pod_name = meta_name(*cons.pods[0]);
+    const auto pod_name = cons.pods[0]->name;
     if (meta_name(*cons.workload) == "vm-victoria-metrics-cluster-vminsert")
       CHECK(pod_name == "vm-victoria-metrics-cluster-vminsert-5d9f-abcde");
     else
@@ -291,7 +291,8 @@ TEST_CASE("many namespaces: each Helm cluster gets its own consumers and pods") 
   }
   for (std::size_t d = 0; d < inv.deployments.size(); ++d)
     for (int k = 0; k < 3; ++k)
-      inv.pods.push_back(pod_of(inv.deployments[d], meta_name(inv.deployments[d]) + "-5d9f-p" + std::to_string(k)));
+      inv.pods.emplace_back(
+          pod_of(inv.deployments[d], meta_name(inv.deployments[d]) + "-5d9f-p" + std::to_string(k)));
   Scope scope;
   scope.all_namespaces = true;
   auto specs = discover_clusters(inv, scope);
@@ -301,7 +302,8 @@ TEST_CASE("many namespaces: each Helm cluster gets its own consumers and pods") 
     for (const auto &cons : c.consumers) {
       CHECK(meta_namespace(*cons.workload) == c.namespace_);
       REQUIRE(cons.pods.size() == 3);
-      for (const auto *p : cons.pods) CHECK(meta_namespace(*p) == c.namespace_);
+      for (const auto *p : cons.pods)
+        CHECK(p->namespace_ == c.namespace_);
     }
     const int n = std::stoi(c.namespace_.substr(6));
     CHECK(c.consumers[0].expected.size() == static_cast<std::size_t>(2 + n % 3));

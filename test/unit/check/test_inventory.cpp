@@ -28,6 +28,14 @@ std::vector<std::string> names(const std::vector<const json *> &objs) {
   return out;
 }
 
+std::vector<std::string> names(const std::vector<const Pod *> &pods) {
+  std::vector<std::string> out;
+  out.reserve(pods.size());
+  for (const auto *p : pods)
+    out.push_back(p->name);
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("find: by namespace and name, the first of duplicates, nothing for a name in another namespace") {
@@ -82,11 +90,12 @@ TEST_CASE("a copy answers from its own lists, and a moved-to inventory from the 
 
 TEST_CASE("pods by owner UID and by the Deployment their ReplicaSet's name implies") {
   Inventory inv;
-  inv.pods = {pod("ns", "web-7d9f-a", "ReplicaSet", "web-7d9f", "rs-1"),
-              pod("ns", "web-api-5c8b-a", "ReplicaSet", "web-api-5c8b", "rs-2"),
-              pod("other", "web-7d9f-b", "ReplicaSet", "web-7d9f", "rs-3"),
-              pod("ns", "db-0", "StatefulSet", "db", "sts-1"),
-              pod("ns", "odd", "ReplicaSet", "nodash", "rs-4")};
+  for (const auto &p :
+       {pod("ns", "web-7d9f-a", "ReplicaSet", "web-7d9f", "rs-1"),
+        pod("ns", "web-api-5c8b-a", "ReplicaSet", "web-api-5c8b", "rs-2"),
+        pod("other", "web-7d9f-b", "ReplicaSet", "web-7d9f", "rs-3"),
+        pod("ns", "db-0", "StatefulSet", "db", "sts-1"), pod("ns", "odd", "ReplicaSet", "nodash", "rs-4")})
+    inv.pods.emplace_back(p);
   CHECK(names(inv.pods_of_replicasets("ns", "web")) == std::vector<std::string>{"web-7d9f-a"});
   CHECK(names(inv.pods_of_replicasets("ns", "web-api")) == std::vector<std::string>{"web-api-5c8b-a"});
   CHECK(names(inv.pods_of_replicasets("other", "web")) == std::vector<std::string>{"web-7d9f-b"});
@@ -94,6 +103,84 @@ TEST_CASE("pods by owner UID and by the Deployment their ReplicaSet's name impli
   CHECK(names(inv.pods_owned_by("sts-1")) == std::vector<std::string>{"db-0"});
   CHECK(names(inv.pods_owned_by("rs-2")) == std::vector<std::string>{"web-api-5c8b-a"});
   CHECK(inv.pods_owned_by("none").empty());
-  inv.pods.push_back(pod("ns", "db-1", "StatefulSet", "db", "sts-1"));
+  inv.pods.emplace_back(pod("ns", "db-1", "StatefulSet", "db", "sts-1"));
   CHECK(names(inv.pods_owned_by("sts-1")) == std::vector<std::string>{"db-0", "db-1"});
+  CHECK(names(inv.pods_in("ns")) ==
+        std::vector<std::string>{"web-7d9f-a", "web-api-5c8b-a", "db-0", "odd", "db-1"});
+  CHECK(names(inv.pods_in("other")) == std::vector<std::string>{"web-7d9f-b"});
+  CHECK(inv.pods_in("none").empty());
+}
+
+TEST_CASE("Pod: a pod object becomes the fields check and fix read") {
+  const json obj = {
+      {"metadata",
+       {{"name", "vm-vminsert-5d9f-a"},
+        {"namespace", "mon"},
+        {"uid", "u-1"},
+        {"creationTimestamp", "2026-11-26T09:00:00Z"},
+        {"deletionTimestamp", "2026-11-26T10:00:00Z"},
+        {"labels", {{"b", "2"}, {"a", "1"}, {"not-a-string", 3}}},
+        {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}, {"vmsync.io/hash", "h"}}},
+        {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", "vm-vminsert-5d9f"}, {"uid", "rs-1"}}}}}},
+      {"spec",
+       {{"containers", {{{"name", "vminsert"}, {"args", {"-storageNode=a:8400"}}}}},
+        {"volumes", {{{"name", "data"}}}}}},
+      {"status",
+       {{"phase", "Running"},
+        {"conditions", {{{"type", "Initialized"}, {"status", "False"}}, {{"type", "Ready"}, {"status", "True"}}}},
+        {"containerStatuses",
+         {{{"name", "vminsert"}, {"state", {{"running", {{"startedAt", "2026-11-26T09:00:05Z"}}}}}},
+          {{"name", "sidecar"}, {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}}}}}}}};
+  const Pod p(obj);
+  CHECK(p.name == "vm-vminsert-5d9f-a");
+  CHECK(p.namespace_ == "mon");
+  CHECK(p.uid == "u-1");
+  CHECK(p.creation_timestamp == "2026-11-26T09:00:00Z");
+  CHECK(p.terminating);
+  CHECK(p.phase == "Running");
+  CHECK(p.ready);
+  REQUIRE(p.owners.size() == 1);
+  CHECK(p.owners[0].kind == "ReplicaSet");
+  CHECK(p.owners[0].name == "vm-vminsert-5d9f");
+  CHECK(p.owners[0].uid == "rs-1");
+  CHECK(p.labels == Pod::Pairs{{"a", "1"}, {"b", "2"}});
+  CHECK(p.label("b") == "2");
+  CHECK(p.label("not-a-string").empty());
+  CHECK(p.label("c").empty());
+  CHECK(p.annotations == Pod::Pairs{{"vmsync.io/hash", "h"}});
+  CHECK(p.annotation("vmsync.io/hash") == "h");
+  CHECK(p.started_at("vminsert") == "2026-11-26T09:00:05Z");
+  CHECK(p.started_at("sidecar").empty());
+  CHECK(*p.spec == json{{"containers", obj["spec"]["containers"]}});
+
+  json not_ready = obj;
+  not_ready["status"]["conditions"][1]["status"] = "False";
+  not_ready["metadata"].erase("deletionTimestamp");
+  const Pod q(not_ready);
+  CHECK_FALSE(q.ready);
+  CHECK_FALSE(q.terminating);
+
+  const Pod empty(json::object());
+  CHECK(empty.name.empty());
+  CHECK_FALSE(empty.ready);
+  REQUIRE(empty.spec != nullptr);
+  CHECK(*empty.spec == json::object());
+  CHECK(Pod{}.spec != nullptr);
+}
+
+TEST_CASE("PodSpecs: pods with equal specs share one, others keep their own") {
+  auto with_args = [](const std::string &name, const std::string &arg) {
+    return json{{"metadata", {{"name", name}}},
+                {"spec", {{"containers", {{{"name", "vmselect"}, {"args", {arg}}}}}}}};
+  };
+  PodSpecs specs;
+  const Pod a(with_args("a", "-storageNode=x"), &specs);
+  const Pod b(with_args("b", "-storageNode=x"), &specs);
+  const Pod c(with_args("c", "-storageNode=y"), &specs);
+  const Pod d(with_args("d", "-storageNode=x")); // no interning
+  CHECK(a.spec == b.spec);
+  CHECK(a.spec != c.spec);
+  CHECK(a.spec != d.spec);
+  CHECK(*a.spec == *d.spec);
+  CHECK((*c.spec)["containers"][0]["args"][0] == "-storageNode=y");
 }

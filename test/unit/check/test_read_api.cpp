@@ -428,3 +428,81 @@ TEST_CASE("read_inventory -A: a merged pods selector that would grow too long is
   }
   CHECK(values.size() == 240); // every workload's pods are asked for
 }
+
+namespace {
+
+// The Helm pods of namespace mon, 2 per page: p0 p1 | p2. The first request for the second page is answered
+// with `second_page_first` (410: the token expired, 500: a failing server), later ones with the page.
+struct PagedPods {
+  int second_page_first = 410;
+  std::shared_ptr<int> second_pages = std::make_shared<int>(0);
+
+  static json pod(const std::string &name, const std::string &arg) {
+    return {{"metadata",
+             {{"name", name},
+              {"namespace", "mon"},
+              {"uid", name + "-uid"},
+              {"labels", {{"app.kubernetes.io/name", "victoria-metrics-cluster"}}}}},
+            {"spec", {{"containers", {{{"name", "vminsert"}, {"args", {arg}}, {"image", "vminsert"}}}}}},
+            {"status", {{"phase", "Running"}, {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+  }
+  HttpResponse operator()(const HttpRequest &r) const {
+    const std::string path = r.path.substr(0, r.path.find('?'));
+    if (path.starts_with("/apis/") && std::count(path.begin(), path.end(), '/') == 3)
+      return reply(404, json::object());
+    if (path != "/api/v1/namespaces/mon/pods" || r.path.find("victoria-metrics-cluster") == std::string::npos)
+      return list_of({});
+    if (r.path.find("continue=c1") == std::string::npos)
+      return reply(200, {{"kind", "PodList"},
+                         {"apiVersion", "v1"},
+                         {"metadata", {{"resourceVersion", "1"}, {"continue", "c1"}}},
+                         {"items", {pod("p0", "-storageNode=a"), pod("p1", "-storageNode=a")}}});
+    if ((*second_pages)++ == 0 && second_page_first != 200)
+      return reply(second_page_first, {{"kind", "Status"},
+                                       {"apiVersion", "v1"},
+                                       {"status", "Failure"},
+                                       {"code", second_page_first},
+                                       {"message", "no"}});
+    return list_of({pod("p2", "-storageNode=b")});
+  }
+};
+
+Inventory read_paged(PagedPods server) {
+  ClientConfig config;
+  config.server = "https://k8s.test:6443";
+  config.token = "t";
+  ClientOptions o;
+  o.sleep = [](std::chrono::milliseconds) {};
+  o.max_retries = 0;
+  Client client(std::move(config), std::move(o), std::make_unique<FakeTransport>(std::move(server)));
+  Scope s;
+  s.namespace_ = "mon";
+  s.chunk_size = s.selected_chunk_size = 2;
+  return check::read_inventory(client, s);
+}
+
+} // namespace
+
+TEST_CASE("read_inventory: pods become records page by page; a restarted list keeps each pod once") {
+  const auto inv = read_paged(PagedPods{});
+  REQUIRE(inv.pods.size() == 3);
+  CHECK(inv.pods[0].name == "p0");
+  CHECK(inv.pods[1].name == "p1");
+  CHECK(inv.pods[2].name == "p2");
+  CHECK(inv.pods[0].ready);
+  CHECK(inv.pods[0].label("app.kubernetes.io/name") == "victoria-metrics-cluster");
+  // The pods of one template share their spec; only the fields check reads were kept.
+  CHECK(inv.pods[0].spec == inv.pods[1].spec);
+  CHECK(inv.pods[0].spec != inv.pods[2].spec);
+  CHECK(*inv.pods[2].spec == json{{"containers", {{{"name", "vminsert"}, {"args", {"-storageNode=b"}}}}}});
+  CHECK(inv.namespace_errors.empty());
+}
+
+TEST_CASE("read_inventory: a pods list failing on a later page adds none of its pods, and says so") {
+  PagedPods server;
+  server.second_page_first = 500;
+  const auto inv = read_paged(server);
+  CHECK(inv.pods.empty());
+  REQUIRE(inv.namespace_errors.contains("mon"));
+  CHECK(inv.namespace_errors.at("mon").find("pods") != std::string::npos);
+}

@@ -29,14 +29,15 @@ json sts(const std::string &ns, const std::string &name, int replicas, json labe
 void add_set_pods(check::Inventory &inv, const json &set, int n, const json &spec = json::object()) {
   for (int i = 0; i < n; ++i) {
     const auto name = set["metadata"]["name"].get<std::string>();
-    inv.pods.push_back({{"metadata",
-                         {{"name", fmt::format("{}-{}", name, i)},
-                          {"namespace", set["metadata"]["namespace"]},
-                          {"uid", fmt::format("{}-{}-uid", name, i)},
-                          {"labels", set["spec"]["selector"]["matchLabels"]},
-                          {"ownerReferences", {{{"kind", "StatefulSet"}, {"name", name}, {"uid", set["metadata"]["uid"]}}}}}},
-                        {"spec", spec.empty() ? json::object() : spec},
-                        {"status", ready_status()}});
+    inv.pods.emplace_back(
+        json{{"metadata",
+              {{"name", fmt::format("{}-{}", name, i)},
+               {"namespace", set["metadata"]["namespace"]},
+               {"uid", fmt::format("{}-{}-uid", name, i)},
+               {"labels", set["spec"]["selector"]["matchLabels"]},
+               {"ownerReferences", {{{"kind", "StatefulSet"}, {"name", name}, {"uid", set["metadata"]["uid"]}}}}}},
+             {"spec", spec.empty() ? json::object() : spec},
+             {"status", ready_status()}});
   }
 }
 
@@ -58,14 +59,15 @@ void add_deployment_pods(check::Inventory &inv, const json &d, int n, const std:
     json status = ready_status();
     status["containerStatuses"] = {{{"name", d["spec"]["template"]["spec"]["containers"][0]["name"]},
                                     {"state", {{"running", {{"startedAt", started}}}}}}};
-    inv.pods.push_back({{"metadata",
-                         {{"name", fmt::format("{}-5d9f-{}", name, i)},
-                          {"namespace", d["metadata"]["namespace"]},
-                          {"uid", fmt::format("{}-pod-{}-uid", name, i)},
-                          {"labels", d["spec"]["selector"]["matchLabels"]},
-                          {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", name + "-5d9f"}, {"uid", name + "-rs"}}}}}},
-                        {"spec", d["spec"]["template"]["spec"]},
-                        {"status", status}});
+    inv.pods.emplace_back(
+        json{{"metadata",
+              {{"name", fmt::format("{}-5d9f-{}", name, i)},
+               {"namespace", d["metadata"]["namespace"]},
+               {"uid", fmt::format("{}-pod-{}-uid", name, i)},
+               {"labels", d["spec"]["selector"]["matchLabels"]},
+               {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", name + "-5d9f"}, {"uid", name + "-rs"}}}}}},
+             {"spec", d["spec"]["template"]["spec"]},
+             {"status", status}});
   }
 }
 
@@ -246,8 +248,7 @@ check::Inventory kubeblocks(check::KubeBlocksVersion v, int storage, int in_conf
     json spec = i["spec"]["template"]["spec"];
     add_set_pods(inv, i, pods, spec);
     for (auto &p : inv.pods)
-      if (p["metadata"]["name"].get<std::string>().starts_with("vm-" + std::string(comp)))
-        p["status"]["containerStatuses"] = {{{"name", comp}, {"state", {{"running", {{"startedAt", "2026-11-26T09:00:00Z"}}}}}}};
+      if (p.name.starts_with("vm-" + std::string(comp))) p.started = {{comp, "2026-11-26T09:00:00Z"}};
     inv.configmaps.push_back(
         {{"metadata",
           {{"name", "vm-" + std::string(comp) + "-env"},
@@ -372,7 +373,7 @@ TEST_CASE("helm scale-down: vminsert first; the template's existing annotations 
 
 TEST_CASE("refusals: vmstorage not all Ready, a paused consumer, a rollout someone else started; --force acts") {
   auto inv = helm(3, 2);
-  inv.pods[2]["status"]["conditions"][0]["status"] = "False";
+  inv.pods[2].ready = false;
   inv.deployments[0]["spec"]["paused"] = true;
   inv.deployments[1]["status"]["updatedReplicas"] = 1;
   const auto c = only(make_plan(inv, scope(), {}));
@@ -421,8 +422,8 @@ TEST_CASE("template env literal: test and replace env[i].value") {
       {"args", {"-storageNode=$(NODES)"}},
       {"env", {{{"name", "OTHER"}, {"value", "x"}}, {{"name", "NODES"}, {"value", helm_node(0, 8400)}}}}};
   for (auto &p : inv.pods)
-    if (p["metadata"]["name"].get<std::string>().starts_with("vm-victoria-metrics-cluster-vminsert"))
-      p["spec"] = ins["spec"]["template"]["spec"];
+    if (p.name.starts_with("vm-victoria-metrics-cluster-vminsert"))
+      p.spec = std::make_shared<const json>(ins["spec"]["template"]["spec"]);
   const auto c = only(make_plan(inv, scope(), {}));
   REQUIRE(c.steps.size() == 3);
   const std::string list = fmt::format("{},{},{}", helm_node(0, 8400), helm_node(1, 8400), helm_node(2, 8400));
@@ -692,7 +693,7 @@ TEST_CASE("unreadable pod lists: the order is inferred from pod ages (a vmstorag
   auto inv = kubeblocks(check::KubeBlocksVersion::V10, 3, 3, 1); // the env ConfigMaps changed at 10:00:00
   auto stamp = [&](const std::string &prefix, const std::string &t) {
     for (auto &p : inv.pods)
-      if (p["metadata"]["name"].get<std::string>().starts_with(prefix)) p["metadata"]["creationTimestamp"] = t;
+      if (p.name.starts_with(prefix)) p.creation_timestamp = t;
   };
   stamp("vm-vminsert-", "2026-11-26T09:00:00Z");
   stamp("vm-vmselect-", "2026-11-26T09:00:00Z");

@@ -426,6 +426,26 @@ TEST_CASE("Client::list: 410 Gone on a continue token restarts the list from scr
   CHECK(s[3].path == "/api/v1/namespaces/vm/pods?limit=2&continue=t9");
 }
 
+TEST_CASE("Client::list: after a 410 restart, `restarted` voids what an accept hook kept of the earlier pages") {
+  Harness h(script({respond(200, page({"a", "b"}, "t1")), respond(410, status_body("expired.json")),
+                    respond(200, page({"a", "b"}, "t9")), respond(200, page({"c"}, ""))}));
+  std::vector<std::string> kept; // what a caller keeping items elsewhere holds
+  int restarts = 0;
+  auto q = pods_in("vm", 2);
+  q.items.accept = [&kept](nlohmann::json &item) {
+    kept.push_back(item["metadata"]["name"].get<std::string>());
+    return false;
+  };
+  q.restarted = [&] {
+    ++restarts;
+    kept.clear();
+  };
+  const auto r = h.client->list(q);
+  CHECK(r.items.empty());
+  CHECK(restarts == 1);
+  CHECK(kept == std::vector<std::string>{"a", "b", "c"});
+}
+
 TEST_CASE("Client::list: restarts are bounded") {
   Harness h([](const HttpRequest &r) {
     return r.path.find("continue=") == std::string::npos ? respond(200, page({"a"}, "t1"))
