@@ -136,31 +136,61 @@ void emit(YAML::Emitter &y, const ojson &j) {
   }
 }
 
+ojson summary_json(const model::Summary &s) {
+  return ojson{{"clusters", s.clusters},
+               {"inSync", s.in_sync},
+               {"drifted", s.drifted},
+               {"unknown", s.unknown},
+               {"errors", s.errors},
+               {"pods", s.pods},
+               {"stalePods", s.stale_pods},
+               {"unknownPods", s.unknown_pods},
+               {"discoveryPods", s.discovery_pods}};
+}
+
+// Names from the command line need not be UTF-8 (API and manifest text is): replaced, never thrown.
+std::string dump(const ojson &j) { return j.dump(2, ' ', false, ojson::error_handler_t::replace); }
+
+// `text` (a dump) written `depth` levels deep: every line but the first indented by 2 * depth spaces. A dump
+// has no raw newline inside a string, so its lines are its structure's.
+void write_nested(std::ostream &out, const std::string &text, int depth) {
+  const std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+  std::size_t from = 0;
+  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+    out.write(text.data() + from, static_cast<std::streamsize>(nl + 1 - from));
+    out << pad;
+    from = nl + 1;
+  }
+  out.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
+}
+
 } // namespace
 
 nlohmann::ordered_json to_json(const model::DriftReport &r) {
   ojson clusters = ojson::array();
   for (const auto &c : r.clusters)
     clusters.push_back(cluster_json(c));
-  const auto &s = r.summary;
-  return ojson{{"apiVersion", kApiVersion},
-               {"kind", kKind},
-               {"clusters", clusters},
-               {"summary",
-                ojson{{"clusters", s.clusters},
-                      {"inSync", s.in_sync},
-                      {"drifted", s.drifted},
-                      {"unknown", s.unknown},
-                      {"errors", s.errors},
-                      {"pods", s.pods},
-                      {"stalePods", s.stale_pods},
-                      {"unknownPods", s.unknown_pods},
-                      {"discoveryPods", s.discovery_pods}}}};
+  return ojson{
+      {"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}, {"summary", summary_json(r.summary)}};
 }
 
 void render_json(const model::DriftReport &r, std::ostream &out) {
-  // Names from the command line need not be UTF-8 (API and manifest text is): replaced, never thrown.
-  out << to_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+  // The same text as to_json(r) dumped with an indent of 2, written one cluster at a time: a fleet's report as
+  // one tree (and one string) would be the largest allocation of a large check.
+  out << "{\n  \"apiVersion\": " << dump(kApiVersion) << ",\n  \"kind\": " << dump(kKind) << ",\n  \"clusters\": ";
+  if (r.clusters.empty()) {
+    out << "[]";
+  } else {
+    out << "[\n    ";
+    for (std::size_t i = 0; i < r.clusters.size(); ++i) {
+      if (i > 0) out << ",\n    ";
+      write_nested(out, dump(cluster_json(r.clusters[i])), 2);
+    }
+    out << "\n  ]";
+  }
+  out << ",\n  \"summary\": ";
+  write_nested(out, dump(summary_json(r.summary)), 1);
+  out << "\n}\n";
 }
 
 void render_yaml(const model::DriftReport &r, std::ostream &out) {

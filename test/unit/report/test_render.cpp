@@ -179,6 +179,19 @@ TEST_CASE("render json: an empty report") {
                      "unknownPods":0,"discoveryPods":0}})j"));
 }
 
+TEST_CASE("render json: written cluster by cluster, the same text as the whole tree dumped") {
+  RenderOptions o;
+  o.format = Format::Json;
+  auto several = test::sample_report();
+  several.clusters.push_back(small_report().clusters.at(0));
+  several.clusters.push_back(several.clusters.at(0));
+  several.clusters.back().name = "not-utf8-\xff"; // replaced, as the whole dump does
+  for (const auto &r : {test::sample_report(), small_report(), several, model::DriftReport{}}) {
+    const auto whole = to_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    CHECK(rendered(r, o) == whole);
+  }
+}
+
 TEST_CASE("render yaml: the same tree as json") {
   RenderOptions o;
   o.format = Format::Yaml;
