@@ -3,6 +3,7 @@
 // from manifests; renderers (report/) print the outputs. Everything here is unit-tested exhaustively.
 #include "vmsync/model/address.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,7 +59,9 @@ struct PodObservation {
 struct PodDrift {
   std::string name;
   PodStatus status = PodStatus::Unknown;
-  std::optional<std::vector<std::string>> running;
+  // Null: unknown. The pods of a consumer running the same list share it (a fleet's report holds one list per
+  // template, not one per pod).
+  std::shared_ptr<const std::vector<std::string>> running;
   std::vector<std::string> missing;    // expected spellings missing from the pod
   std::vector<std::string> unexpected; // pod entries not expected
   std::vector<std::string> evidence;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <set>
 
 namespace vmsync::model {
@@ -157,10 +158,15 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
     add_spellings(source, spellings);
   }
 
+  std::map<std::vector<std::string>, std::shared_ptr<const std::vector<std::string>>> lists; // distinct running
   for (const auto &pod : in.pods) {
     PodDrift p;
     p.name = pod.name;
-    p.running = pod.running;
+    if (pod.running) {
+      auto &shared = lists[*pod.running];
+      if (!shared) shared = std::make_shared<const std::vector<std::string>>(*pod.running);
+      p.running = shared;
+    }
     p.evidence = pod.evidence;
     if (pod.discovery) {
       p.status = PodStatus::Discovery;

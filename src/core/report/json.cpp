@@ -20,6 +20,10 @@ ojson optional_strings(const std::optional<std::vector<std::string>> &v) {
   return v ? strings(*v) : ojson(nullptr);
 }
 
+ojson optional_strings(const std::shared_ptr<const std::vector<std::string>> &v) {
+  return v ? strings(*v) : ojson(nullptr);
+}
+
 ojson object_ref(const model::ObjectRef &r) {
   if (r.kind.empty() && r.name.empty())
     return nullptr;

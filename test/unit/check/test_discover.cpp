@@ -221,7 +221,7 @@ TEST_CASE("generic layout: ConfigMap-fed list, pod started before the ConfigMap 
   CHECK(cons.pods[0].status == model::PodStatus::InSync);
   CHECK(cons.pods[1].name == "vminsert-abc-old");
   CHECK(cons.pods[1].status == model::PodStatus::Stale);
-  CHECK_FALSE(cons.pods[1].running.has_value());
+  CHECK(cons.pods[1].running == nullptr);
   REQUIRE(cons.pods[1].evidence.size() == 1);
   CHECK(cons.pods[1].evidence[0] ==
         "container vminsert started 2026-11-26T09:00:00Z, before configmap vm-storage key VM_STORAGE_URLS changed at "

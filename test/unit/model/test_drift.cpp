@@ -59,7 +59,7 @@ TEST_CASE("compute_consumer: in sync, order does not matter") {
   CHECK(d.pods[0].status == PodStatus::InSync);
   CHECK(d.pods[0].missing.empty());
   CHECK(d.pods[0].unexpected.empty());
-  CHECK(d.pods[0].running == List{kThree[2], kThree[0], kThree[1]});
+  CHECK(*d.pods[0].running == List{kThree[2], kThree[0], kThree[1]});
   CHECK(d.expected == kThree);
   CHECK(d.role == Role::Insert);
   CHECK(d.workload.name == "vminsert");
@@ -126,7 +126,7 @@ TEST_CASE("compute_consumer: unknown, stale-by-evidence and discovery pods") {
   CHECK(d.pods[2].status == PodStatus::Discovery);
   CHECK(d.pods[2].missing.empty());
   CHECK(d.pods[2].unexpected.empty());
-  CHECK(d.pods[2].running == List{"srv+vmstorage"});
+  CHECK(*d.pods[2].running == List{"srv+vmstorage"});
   CHECK_FALSE(d.mixed_spellings);
 }
 
@@ -376,4 +376,23 @@ TEST_CASE("sort_report") {
   CHECK(r.summary.clusters == 3);
   CHECK(r.summary.in_sync == 3);
   CHECK(r.summary.pods == 3);
+}
+
+TEST_CASE("compute_consumer: pods running the same list share it; another list, or another order, is its own") {
+  auto in = consumer(kThree);
+  in.pods.push_back(pod("vminsert-a", kThree));
+  in.pods.push_back(pod("vminsert-b", List{kThree[0], kThree[1]}));
+  in.pods.push_back(pod("vminsert-c", kThree));
+  in.pods.push_back(pod("vminsert-d", List{kThree[2], kThree[1], kThree[0]}));
+  in.pods.push_back(pod("vminsert-e", std::nullopt));
+  const auto d = compute_consumer(in);
+  REQUIRE(d.pods.size() == 5);
+  CHECK(d.pods[0].running == d.pods[2].running);
+  CHECK(d.pods[0].running != d.pods[1].running);
+  CHECK(d.pods[0].running != d.pods[3].running);
+  CHECK(*d.pods[1].running == List{kThree[0], kThree[1]});
+  CHECK(*d.pods[3].running == List{kThree[2], kThree[1], kThree[0]});
+  CHECK(d.pods[4].running == nullptr);
+  CHECK(d.pods[1].status == PodStatus::Stale);
+  CHECK(d.pods[3].status == PodStatus::InSync);
 }

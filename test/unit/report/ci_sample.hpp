@@ -23,7 +23,7 @@ inline model::DriftReport ci_sample() {
   PodDrift d;
   d.name = "metrics-vminsert-5d8f-abcde";
   d.status = PodStatus::Discovery;
-  d.running = std::vector<std::string>{"srv+metrics-vmstorage"};
+  d.running = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"srv+metrics-vmstorage"});
   hins.pods = {d};
   helm.consumers = {hins};
 
@@ -49,7 +49,8 @@ inline model::DriftReport ci_sample() {
   PodDrift p0;
   p0.name = "vm-vminsert-0";
   p0.status = PodStatus::Stale;
-  p0.running = std::vector<std::string>{"vm-vmstorage-0:8400", "vm-vmstorage-1:8400", "old-node:8400"};
+  p0.running = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{"vm-vmstorage-0:8400", "vm-vmstorage-1:8400", "old-node:8400"});
   p0.missing = {"vm-vmstorage-2:8400"};
   p0.unexpected = {"old-node:8400"};
   PodDrift p1;
@@ -59,7 +60,7 @@ inline model::DriftReport ci_sample() {
   PodDrift p2;
   p2.name = "vm-vminsert-2";
   p2.status = PodStatus::Stale;
-  p2.running = std::vector<std::string>{"vm-vmstorage-0:8400"};
+  p2.running = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"vm-vmstorage-0:8400"});
   p2.missing = {"vm-vmstorage-1:8400", "vm-vmstorage-2:8400"};
   ins.pods = {p0, p1, p2};
   ConsumerDrift sel;
@@ -75,7 +76,7 @@ inline model::DriftReport ci_sample() {
   PodDrift s0;
   s0.name = "vm-vmselect-0";
   s0.status = PodStatus::InSync;
-  s0.running = sel.expected;
+  s0.running = std::make_shared<const std::vector<std::string>>(sel.expected);
   sel.pods = {s0};
   kb.consumers = {ins, sel};
 

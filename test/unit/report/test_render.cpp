@@ -35,7 +35,8 @@ model::DriftReport small_report() {
   model::PodDrift a;
   a.name = "vmselect-a";
   a.status = model::PodStatus::Stale;
-  a.running = std::vector<std::string>{"vmstorage-0.vmstorage.mon:8401"};
+  a.running =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"vmstorage-0.vmstorage.mon:8401"});
   a.missing = {"vmstorage-1.vmstorage:8401"};
   model::PodDrift b;
   b.name = "vmselect-b";
