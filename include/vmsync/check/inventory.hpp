@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -15,34 +17,49 @@ namespace vmsync::check {
 
 enum class KubeBlocksVersion { None, V09, V10 };
 
-class PodSpecs;
+class PodInterner;
+
+// Strings many pods have in common (label keys and values, owners), each kept once at a stable address.
+class StringPool {
+public:
+  std::string_view intern(std::string_view s);
+
+private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> strings_;
+};
 
 // A pod as check and fix read it. A fleet's pods are most of what a check keeps, and as a JSON DOM one took
-// 7.4 KB of heap for 1.7 KB of JSON (bench/parse), so a pod is kept as these few fields, its containers' spec
-// shared with the other pods of its template.
+// 7.4 KB of heap for 1.7 KB of JSON (bench/parse), so a pod is kept as these few fields: its containers' spec is
+// shared with the other pods of its template, its labels and owners are views of strings the pods of a list share.
 struct Pod {
   struct Owner {
-    std::string kind, name, uid;
+    std::string_view kind, name, uid;
   };
   using Pairs = std::vector<std::pair<std::string, std::string>>;
+  using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
 
   std::string name, namespace_, uid;
   std::string creation_timestamp; // as written (RFC 3339)
   std::string phase;
   bool terminating = false; // metadata.deletionTimestamp is set
   bool ready = false;       // its Ready condition is "True"
-  std::vector<Owner> owners;
-  Pairs labels;      // sorted by key
+  std::vector<Owner> owners; // views of `strings`
+  Labels labels;             // sorted by key; views of `strings`
   Pairs annotations; // sorted by key
   Pairs started;     // per container (of status.containerStatuses) in state running: its startedAt
   // {"containers": [...], "initContainers": [...]} as the pod's spec has them; never null. Equal specs may be one
-  // object (PodSpecs).
+  // object (PodInterner).
   std::shared_ptr<const nlohmann::json> spec;
+  std::shared_ptr<const StringPool> strings; // never null
 
   Pod();
-  // From a pod object (the API's, filtered or not, or a manifest's). With `specs`, a spec equal to one it has
-  // seen is shared.
-  explicit Pod(const nlohmann::json &pod, PodSpecs *specs = nullptr);
+  // From a pod object (the API's, filtered or not, or a manifest's). With `shared`, a spec equal to one it has
+  // seen is shared, and so are strings.
+  explicit Pod(const nlohmann::json &pod, PodInterner *shared = nullptr);
 
   [[nodiscard]] std::string label(const std::string &key) const;
   [[nodiscard]] std::string annotation(const std::string &key) const;
@@ -50,14 +67,16 @@ struct Pod {
   [[nodiscard]] std::string started_at(const std::string &container) const;
 };
 
-// Shares equal pod specs: the pods of one template (a ReplicaSet's, a StatefulSet revision's) have equal ones.
-// Not thread-safe.
-class PodSpecs {
+// What the pods of one list share: equal specs (the pods of one template, a ReplicaSet's or a StatefulSet
+// revision's, have equal ones) and strings. Not thread-safe.
+class PodInterner {
 public:
   std::shared_ptr<const nlohmann::json> intern(nlohmann::json spec);
+  [[nodiscard]] const std::shared_ptr<StringPool> &strings() const { return strings_; }
 
 private:
   std::unordered_map<std::size_t, std::vector<std::shared_ptr<const nlohmann::json>>> by_hash_;
+  std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
 };
 
 struct Inventory {

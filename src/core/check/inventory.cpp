@@ -69,11 +69,10 @@ Pod::Pairs sorted_strings(const nlohmann::json &obj) {
   return out; // an object's keys iterate in order
 }
 
-std::string find_in(const Pod::Pairs &pairs, const std::string &key) {
-  auto it = std::lower_bound(
-      pairs.begin(), pairs.end(), key,
-      [](const std::pair<std::string, std::string> &p, const std::string &k) { return p.first < k; });
-  return it != pairs.end() && it->first == key ? it->second : std::string{};
+template <typename Pairs> std::string find_in(const Pairs &pairs, std::string_view key) {
+  auto it = std::lower_bound(pairs.begin(), pairs.end(), key,
+                             [](const auto &p, std::string_view k) { return std::string_view{p.first} < k; });
+  return it != pairs.end() && std::string_view{it->first} == key ? std::string{it->second} : std::string{};
 }
 
 std::shared_ptr<const nlohmann::json> empty_spec() {
@@ -83,9 +82,17 @@ std::shared_ptr<const nlohmann::json> empty_spec() {
 
 } // namespace
 
-Pod::Pod() : spec(empty_spec()) {}
+std::string_view StringPool::intern(std::string_view s) {
+  auto it = strings_.find(s);
+  if (it == strings_.end()) it = strings_.emplace(s).first;
+  return *it;
+}
 
-Pod::Pod(const nlohmann::json &pod, PodSpecs *specs) {
+Pod::Pod() : spec(empty_spec()), strings(std::make_shared<const StringPool>()) {}
+
+Pod::Pod(const nlohmann::json &pod, PodInterner *shared) {
+  std::shared_ptr<StringPool> pool = shared != nullptr ? shared->strings() : std::make_shared<StringPool>();
+  auto view = [&pool](const std::string &s) { return pool->intern(s); };
   const auto &meta = at_path(pod, {"metadata"});
   name = str_at(meta, {"name"});
   namespace_ = str_at(meta, {"namespace"});
@@ -94,8 +101,12 @@ Pod::Pod(const nlohmann::json &pod, PodSpecs *specs) {
   terminating = !at_path(meta, {"deletionTimestamp"}).is_null();
   if (const auto &refs = at_path(meta, {"ownerReferences"}); refs.is_array())
     for (const auto &r : refs)
-      owners.push_back({str_at(r, {"kind"}), str_at(r, {"name"}), str_at(r, {"uid"})});
-  labels = sorted_strings(at_path(meta, {"labels"}));
+      owners.push_back({view(str_at(r, {"kind"})), view(str_at(r, {"name"})), view(str_at(r, {"uid"}))});
+  if (const auto &l = at_path(meta, {"labels"}); l.is_object()) {
+    labels.reserve(l.size());
+    for (const auto &[k, v] : l.items()) // in key order
+      if (v.is_string()) labels.emplace_back(view(k), view(v.get_ref<const std::string &>()));
+  }
   annotations = sorted_strings(at_path(meta, {"annotations"}));
   std::erase_if(annotations,
                 [](const auto &a) { return a.first == "kubectl.kubernetes.io/last-applied-configuration"; });
@@ -117,7 +128,8 @@ Pod::Pod(const nlohmann::json &pod, PodSpecs *specs) {
   nlohmann::json s = nlohmann::json::object();
   for (const char *list : {"containers", "initContainers"})
     if (const auto &v = at_path(pod, {"spec", list}); !v.is_null()) s[list] = v;
-  spec = specs != nullptr ? specs->intern(std::move(s)) : std::make_shared<const nlohmann::json>(std::move(s));
+  spec = shared != nullptr ? shared->intern(std::move(s)) : std::make_shared<const nlohmann::json>(std::move(s));
+  strings = std::move(pool);
 }
 
 std::string Pod::label(const std::string &key) const { return find_in(labels, key); }
@@ -129,7 +141,7 @@ std::string Pod::started_at(const std::string &container) const {
   return {};
 }
 
-std::shared_ptr<const nlohmann::json> PodSpecs::intern(nlohmann::json spec) {
+std::shared_ptr<const nlohmann::json> PodInterner::intern(nlohmann::json spec) {
   auto &same_hash = by_hash_[std::hash<nlohmann::json>{}(spec)];
   for (const auto &s : same_hash)
     if (*s == spec) return s;
@@ -195,14 +207,14 @@ struct PodIndex : BuiltFrom<Pod> {
       by_namespace[p.namespace_].push_back(&p);
       for (const auto &r : p.owners) {
         if (!r.uid.empty()) {
-          auto &v = by_owner_uid[r.uid];
+          auto &v = by_owner_uid[std::string{r.uid}];
           if (v.empty() || v.back() != &p) v.push_back(&p);
         }
         if (r.kind != "ReplicaSet") continue;
         // A Deployment's ReplicaSets are named <deployment>-<pod-template-hash>; the hash has no '-'.
         auto dash = r.name.rfind('-');
         if (dash == std::string::npos || dash == 0) continue;
-        auto &v = by_deployment[key_of(p.namespace_, r.name.substr(0, dash))];
+        auto &v = by_deployment[key_of(p.namespace_, std::string{r.name.substr(0, dash)})];
         if (v.empty() || v.back() != &p) v.push_back(&p);
       }
     }

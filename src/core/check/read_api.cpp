@@ -29,6 +29,7 @@
 #include "vmsync/kube/client.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
@@ -87,8 +88,8 @@ bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
   // parsed one after the other), so no page of pods is ever a whole DOM; the records join the inventory when the
   // list has succeeded.
   struct Taken {
-    std::vector<Pod> pods;
-    PodSpecs specs; // the pods of one template are in the same list
+    std::deque<Pod> pods; // grows without moving what it holds
+    PodInterner shared;   // the pods of one template are in the same list
   };
   std::vector<std::unique_ptr<Taken>> taken(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -98,17 +99,22 @@ bool run_batch(kube::Client &client, std::vector<Pending> &batch, Inventory &inv
     auto &q = queries.back();
     q.items.accept = [t = taken[i].get(), then = std::move(q.items.accept)](nlohmann::json &item) {
       if (then && !then(item)) return false;
-      t->pods.emplace_back(item, &t->specs);
+      t->pods.emplace_back(item, &t->shared);
       return false;
     };
     q.restarted = [t = taken[i].get()] { t->pods.clear(); };
   }
   auto outcomes = client.list_many(queries);
+  std::size_t pods = inv.pods.size();
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (taken[i] && outcomes[i].result) pods += taken[i]->pods.size();
+  inv.pods.reserve(pods); // one allocation, not a doubling vector's
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto &out = outcomes[i];
     if (out.result && batch[i].sink == kPods) {
       auto &got = taken[i]->pods;
       inv.pods.insert(inv.pods.end(), std::make_move_iterator(got.begin()), std::make_move_iterator(got.end()));
+      taken[i].reset();
       continue;
     }
     if (out.result) {

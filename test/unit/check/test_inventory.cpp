@@ -143,7 +143,7 @@ TEST_CASE("Pod: a pod object becomes the fields check and fix read") {
   CHECK(p.owners[0].kind == "ReplicaSet");
   CHECK(p.owners[0].name == "vm-vminsert-5d9f");
   CHECK(p.owners[0].uid == "rs-1");
-  CHECK(p.labels == Pod::Pairs{{"a", "1"}, {"b", "2"}});
+  CHECK(p.labels == Pod::Labels{{"a", "1"}, {"b", "2"}});
   CHECK(p.label("b") == "2");
   CHECK(p.label("not-a-string").empty());
   CHECK(p.label("c").empty());
@@ -168,19 +168,35 @@ TEST_CASE("Pod: a pod object becomes the fields check and fix read") {
   CHECK(Pod{}.spec != nullptr);
 }
 
-TEST_CASE("PodSpecs: pods with equal specs share one, others keep their own") {
+TEST_CASE("PodInterner: pods with equal specs share one, others keep their own; strings are kept once") {
   auto with_args = [](const std::string &name, const std::string &arg) {
-    return json{{"metadata", {{"name", name}}},
+    return json{{"metadata",
+                 {{"name", name},
+                  {"labels", {{"app", "vmselect"}, {"pod", name}}},
+                  {"ownerReferences", {{{"kind", "StatefulSet"}, {"name", "vmselect"}, {"uid", "sts-1"}}}}}},
                 {"spec", {{"containers", {{{"name", "vmselect"}, {"args", {arg}}}}}}}};
   };
-  PodSpecs specs;
-  const Pod a(with_args("a", "-storageNode=x"), &specs);
-  const Pod b(with_args("b", "-storageNode=x"), &specs);
-  const Pod c(with_args("c", "-storageNode=y"), &specs);
+  PodInterner shared;
+  const Pod a(with_args("a", "-storageNode=x"), &shared);
+  const Pod b(with_args("b", "-storageNode=x"), &shared);
+  const Pod c(with_args("c", "-storageNode=y"), &shared);
   const Pod d(with_args("d", "-storageNode=x")); // no interning
   CHECK(a.spec == b.spec);
   CHECK(a.spec != c.spec);
   CHECK(a.spec != d.spec);
   CHECK(*a.spec == *d.spec);
   CHECK((*c.spec)["containers"][0]["args"][0] == "-storageNode=y");
+  // Label keys and values and owners are views of one pool per interner; a pod without one has its own.
+  CHECK(a.strings == b.strings);
+  CHECK(a.strings != d.strings);
+  REQUIRE(a.labels.size() == 2);
+  REQUIRE(b.labels.size() == 2);
+  CHECK(a.labels[0].second.data() == b.labels[0].second.data()); // "vmselect", kept once
+  CHECK(a.labels[1].second == "a");
+  CHECK(b.labels[1].second == "b");
+  CHECK(a.owners.at(0).uid.data() == c.owners.at(0).uid.data());
+  CHECK(d.owners.at(0).uid == "sts-1");
+  CHECK(d.label("app") == "vmselect");
+  const Pod copy = b; // views stay valid in a copy that outlives the interner's other pods
+  CHECK(copy.label("pod") == "b");
 }
