@@ -190,16 +190,14 @@ model::PodObservation observe_pod(const Pod &pod, const Inventory &inv) {
     obs.running = cl->list.entries; // written in the pod's own (immutable) spec
     return obs;
   }
-  const auto started_text = pod.started_at(cl->container);
-  const std::optional<std::string> started =
-      started_text.empty() ? std::nullopt : std::optional<std::string>{started_text};
-  if (!started) {
+  const auto started = pod.started_at(cl->container);
+  if (started.empty()) {
     obs.running = cl->list.entries;
     obs.evidence.push_back(
         fmt::format("container {} has not started yet: it will start with the current value", cl->container));
     return obs;
   }
-  auto start_t = parse_time(*started);
+  auto start_t = parse_time(started);
   bool before = false, unknown = false;
   for (const auto &dep : deps) {
     const auto *cm = inv.configmap(ns, dep.configmap);
@@ -218,22 +216,22 @@ model::PodObservation observe_pod(const Pod &pod, const Inventory &inv) {
       unknown = true;
     } else if (*start_t > *change_t) {
       obs.evidence.push_back(fmt::format("container {} started {}, after configmap {} key {} last changed at {}",
-                                         cl->container, *started, dep.configmap, dep.key, *changed));
+                                         cl->container, started, dep.configmap, dep.key, *changed));
     } else if (*start_t < *change_t) {
       obs.evidence.push_back(fmt::format("container {} started {}, before configmap {} key {} changed at {}: it "
                                          "runs with the earlier value",
-                                         cl->container, *started, dep.configmap, dep.key, *changed));
+                                         cl->container, started, dep.configmap, dep.key, *changed));
       before = true;
     } else if (*changed == str_at(*cm, {"metadata", "creationTimestamp"})) {
       // The key has not changed since the ConfigMap was created, and the container could not have read it
       // before it existed: it got the current value.
       obs.evidence.push_back(fmt::format("container {} started {}, as configmap {} was created with key {} "
                                          "unchanged since",
-                                         cl->container, *started, dep.configmap, dep.key));
+                                         cl->container, started, dep.configmap, dep.key));
     } else {
       obs.evidence.push_back(fmt::format("container {} started in the same second ({}) as configmap {} key {} "
                                          "changed: cannot tell which value it got",
-                                         cl->container, *started, dep.configmap, dep.key));
+                                         cl->container, started, dep.configmap, dep.key));
       unknown = true;
     }
   }

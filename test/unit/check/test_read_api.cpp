@@ -80,13 +80,14 @@ struct Server {
 struct Harness {
   FakeTransport *transport = nullptr;
   std::unique_ptr<Client> client;
-  explicit Harness(Server server) {
+  explicit Harness(FakeTransport::Handler handler, int max_retries = ClientOptions{}.max_retries) {
     ClientConfig config;
     config.server = "https://k8s.test:6443";
     config.token = "tok";
     ClientOptions o;
     o.sleep = [](std::chrono::milliseconds) {};
-    auto t = std::make_unique<FakeTransport>(server);
+    o.max_retries = max_retries;
+    auto t = std::make_unique<FakeTransport>(std::move(handler));
     transport = t.get();
     client = std::make_unique<Client>(std::move(config), std::move(o), std::move(t));
   }
@@ -353,15 +354,10 @@ struct FleetRead {
 };
 
 FleetRead read_fleet(int clusters, int namespaces, const std::string &prefix = "", bool cm_forbidden = false) {
-  ClientConfig config;
-  config.server = "https://k8s.test:6443";
-  config.token = "t";
-  auto t = std::make_unique<FakeTransport>(FleetServer(clusters, namespaces, prefix, cm_forbidden));
-  auto *transport = t.get();
-  Client client(std::move(config), ClientOptions{}, std::move(t));
+  Harness h(FleetServer(clusters, namespaces, prefix, cm_forbidden));
   FleetRead r;
-  r.inv = check::read_inventory(client, all_namespaces("default"));
-  r.sent = transport->paths;
+  r.inv = check::read_inventory(*h.client, all_namespaces("default"));
+  r.sent = h.transport->paths;
   return r;
 }
 
@@ -468,17 +464,11 @@ struct PagedPods {
 };
 
 Inventory read_paged(PagedPods server) {
-  ClientConfig config;
-  config.server = "https://k8s.test:6443";
-  config.token = "t";
-  ClientOptions o;
-  o.sleep = [](std::chrono::milliseconds) {};
-  o.max_retries = 0;
-  Client client(std::move(config), std::move(o), std::make_unique<FakeTransport>(std::move(server)));
+  Harness h(std::move(server), 0); // no retries: the failing page stays failed
   Scope s;
   s.namespace_ = "mon";
   s.chunk_size = s.selected_chunk_size = 2;
-  return check::read_inventory(client, s);
+  return check::read_inventory(*h.client, s);
 }
 
 } // namespace
