@@ -245,6 +245,8 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     q.options.label_selector = std::move(selector);
     if (sink == kPods) q.items = {pod_fields(), {}};
     if (sink == &Inventory::instancesets) q.items = {workload_fields(), {}};
+    if (sink == &Inventory::vmclusters) q.items = {vmcluster_fields(), {}};
+    if (sink == &Inventory::kb_clusters) q.items = {kb_cluster_fields(), {}};
     // Deployments and StatefulSets are triaged by their metadata (may_be_consumer) before the rest is built: a
     // Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
     // Deployments are mostly unrelated applications); such a StatefulSet may still be some cluster's storage,

@@ -4,6 +4,7 @@
 #include "../../../src/core/kube/list_page.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace vmsync::check;
 using vmsync::kube::parse_list_page;
@@ -20,7 +21,7 @@ const char *kPodList = R"({
       "name": "vminsert-0", "namespace": "vm", "uid": "u-1", "resourceVersion": "42",
       "managedFields": [{"manager": "kubelet", "operation": "Update", "fieldsV1": {"f:status": {"f:phase": {}}},
                          "time": "2025-01-01T00:00:00Z"}],
-      "labels": {"app": "vminsert"}, "annotations": {"a": "b"},
+      "labels": {"app": "vminsert"}, "annotations": {"a": "b", "vmsync.io/storage-nodes-hash": "h1"},
       "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "vminsert-5d8", "uid": "rs-1",
                            "controller": true, "blockOwnerDeletion": true}],
       "generateName": "vminsert-5d8-", "generation": 1,
@@ -57,7 +58,7 @@ const char *kPodList = R"({
 const json kExpected = json::parse(R"([{
     "metadata": {
       "name": "vminsert-0", "namespace": "vm", "uid": "u-1", "resourceVersion": "42",
-      "labels": {"app": "vminsert"}, "annotations": {"a": "b"},
+      "labels": {"app": "vminsert"}, "annotations": {"vmsync.io/storage-nodes-hash": "h1"},
       "ownerReferences": [{"kind": "ReplicaSet", "name": "vminsert-5d8", "uid": "rs-1"}],
       "creationTimestamp": "2025-01-01T00:00:00Z"
     },
@@ -93,20 +94,24 @@ TEST_CASE("pod_fields keeps exactly the pod fields check and fix read, and only 
 }
 
 TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which keeps its container order") {
+  // Of the template's metadata, only the restart marker fix reads and writes (vmsync/fix/plan.hpp
+  // kHashAnnotation).
   const auto got = kept(R"json({"kind": "DeploymentList", "metadata": {"continue": ""}, "items": [{
       "metadata": {"name": "vminsert", "uid": "d-1", "generation": 3, "managedFields": [{"manager": "helm"}],
                    "annotations": {"vmsync.io/storage-workload": "statefulset/vmstorage"}},
       "spec": {"replicas": 2, "paused": false, "selector": {"matchLabels": {"app": "vminsert"}},
                "strategy": {"type": "RollingUpdate"}, "serviceName": "svc",
                "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
-               "template": {"metadata": {"labels": {"app": "vminsert"}, "annotations": {"h": "1"}},
+               "template": {"metadata": {"labels": {"app": "vminsert"},
+                                         "annotations": {"h": "1", "vmsync.io/storage-nodes-hash": "abc"}},
                             "spec": {"volumes": [{"name": "v", "configMap": {"name": "c"}}],
                                      "containers": [{"name": "sidecar", "image": "envoy", "ports": [{"containerPort": 1}]},
                                                     {"name": "vminsert", "args": ["-storageNode=$(A)"],
                                                      "envFrom": [{"configMapRef": {"name": "c"}}],
                                                      "resources": {"limits": {"cpu": "1"}}}],
                                      "affinity": {"podAntiAffinity": {}}}}},
-      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3,
+      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3, "readyReplicas": 2,
+                 "currentRevisions": {"vminsert-0": "vminsert-1"}, "currentRevision": "r1", "updateRevision": "r2",
                  "conditions": [{"type": "Available", "status": "True"}]}}]})json",
                         workload_fields());
   CHECK(got == json::parse(R"json([{
@@ -114,34 +119,96 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
                    "annotations": {"vmsync.io/storage-workload": "statefulset/vmstorage"}},
       "spec": {"replicas": 2, "paused": false, "selector": {"matchLabels": {"app": "vminsert"}},
                "strategy": {"type": "RollingUpdate"}, "serviceName": "svc",
-               "template": {"metadata": {"labels": {"app": "vminsert"}, "annotations": {"h": "1"}},
+               "template": {"metadata": {"annotations": {"vmsync.io/storage-nodes-hash": "abc"}},
                             "spec": {"containers": [{"name": "sidecar"},
                                                     {"name": "vminsert", "args": ["-storageNode=$(A)"],
                                                      "envFrom": [{"configMapRef": {"name": "c"}}]}]}}},
-      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3}}])json"));
+      "status": {"replicas": 2, "updatedReplicas": 1, "observedGeneration": 3, "currentRevision": "r1",
+                 "updateRevision": "r2"}}])json"));
 }
 
-TEST_CASE("pod_fields and workload_fields drop the last-applied-configuration annotation, nothing else") {
+TEST_CASE("workload_fields keeps a template's metadata and annotations objects as they exist, emptied") {
+  // plan.cpp decides the JSON patch that adds the restart marker by which of the two objects exist.
+  const auto with = [](const char *tmpl) {
+    return kept(fmt::format(R"({{"items": [{{"spec": {{"template": {}}}}}]}})", tmpl),
+                workload_fields())[0]["spec"]["template"];
+  };
+  CHECK(with(R"({"metadata": {"labels": {"a": "b"}, "annotations": {"x": "y"}}})") ==
+        json::parse(R"({"metadata": {"annotations": {}}})"));
+  CHECK(with(R"({"metadata": {"labels": {"a": "b"}}})") == json::parse(R"({"metadata": {}})"));
+  CHECK(with(R"({"spec": {}})") == json::parse(R"({"spec": {}})"));
+}
+
+TEST_CASE(
+    "workload_fields, configmap_fields and vmcluster_fields keep of ownerReferences who controls the object") {
+  const auto page = R"({"items": [{"metadata": {"name": "a", "ownerReferences": [
+      {"apiVersion": "operator.victoriametrics.com/v1beta1", "kind": "VMCluster", "name": "vm", "uid": "u",
+       "controller": true, "blockOwnerDeletion": true}]}}]})";
+  const auto want = json::parse(R"([{"metadata": {"name": "a", "ownerReferences": [
+      {"kind": "VMCluster", "name": "vm", "controller": true}]}}])");
+  CHECK(kept(page, workload_fields()) == want);
+  CHECK(kept(page, storage_fields()) == want);
+  CHECK(kept(page, configmap_fields()) == want);
+  CHECK(kept(page, vmcluster_fields()) == want);
+  CHECK(kept(page, kb_cluster_fields()) == want);
+}
+
+TEST_CASE("vmcluster_fields keeps spec and status; kb_cluster_fields only the metadata") {
+  const auto page = R"({"items": [{"apiVersion": "x/v1", "kind": "K",
+      "metadata": {"name": "vm", "namespace": "n", "labels": {"a": "b"}, "managedFields": [{"manager": "m"}]},
+      "spec": {"vmstorage": {"replicaCount": 3}, "clusterDomainName": "c"}, "status": {"updateStatus": "operational"}}]})";
+  CHECK(kept(page, vmcluster_fields()) == json::parse(R"([{"apiVersion": "x/v1", "kind": "K",
+      "metadata": {"name": "vm", "namespace": "n", "labels": {"a": "b"}},
+      "spec": {"vmstorage": {"replicaCount": 3}, "clusterDomainName": "c"}, "status": {"updateStatus": "operational"}}])"));
+  CHECK(kept(page, kb_cluster_fields()) ==
+        json::parse(R"([{"metadata": {"name": "vm", "namespace": "n", "labels": {"a": "b"}}}])"));
+}
+
+TEST_CASE("workload_fields drops the last-applied-configuration annotation, nothing else; pod_fields all but one") {
   const auto page = R"({"items": [{"metadata": {"name": "a", "annotations": {
       "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Deployment\"}", "vmsync.io/role": "vminsert"}}}]})";
-  const auto want = json::parse(R"([{"metadata": {"name": "a", "annotations": {"vmsync.io/role": "vminsert"}}}])");
-  CHECK(kept(page, pod_fields()) == want);
-  CHECK(kept(page, workload_fields()) == want);
+  CHECK(kept(page, workload_fields()) ==
+        json::parse(R"([{"metadata": {"name": "a", "annotations": {"vmsync.io/role": "vminsert"}}}])"));
+  CHECK(kept(page, pod_fields()) == json::parse(R"([{"metadata": {"name": "a", "annotations": {}}}])"));
 }
 
-TEST_CASE("storage_fields is workload_fields without the pod template's spec") {
+TEST_CASE("storage_fields is workload_fields without the pod template") {
   const auto page = R"json({"items": [{"metadata": {"name": "vmstorage", "managedFields": [{}]},
       "spec": {"replicas": 3, "serviceName": "vmstorage", "updateStrategy": {"type": "OnDelete"},
+               "selector": {"matchLabels": {"app": "vmstorage"}},
                "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
                "template": {"metadata": {"labels": {"app": "vmstorage"}},
                             "spec": {"containers": [{"name": "vmstorage", "args": ["-retentionPeriod=1"]}]}}},
       "status": {"replicas": 3, "conditions": [{}]}}]})json";
   CHECK(kept(page, storage_fields()) == json::parse(R"json([{"metadata": {"name": "vmstorage"},
       "spec": {"replicas": 3, "serviceName": "vmstorage", "updateStrategy": {"type": "OnDelete"},
-               "template": {"metadata": {"labels": {"app": "vmstorage"}}}},
+               "selector": {"matchLabels": {"app": "vmstorage"}}},
       "status": {"replicas": 3}}])json"));
   auto whole = kept(page, workload_fields());
-  CHECK(whole[0]["spec"]["template"].contains("spec"));
-  whole[0]["spec"]["template"].erase("spec");
+  CHECK(whole[0]["spec"].contains("template"));
+  whole[0]["spec"].erase("template");
   CHECK(whole == kept(page, storage_fields()));
+}
+
+TEST_CASE(
+    "configmap_fields keeps data and, of managedFields, when each entry was written and the data keys it owns") {
+  const auto page = R"json({"items": [{
+      "metadata": {"name": "vm-vminsert-env", "namespace": "vm", "resourceVersion": "7",
+                   "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"app.kubernetes.io/managed-by": "kubeblocks"},
+                   "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "a": "b"},
+                   "managedFields": [{"manager": "kubeblocks", "operation": "Update", "apiVersion": "v1",
+                                      "time": "2025-01-02T00:00:00Z", "fieldsType": "FieldsV1",
+                                      "fieldsV1": {"f:data": {".": {}, "f:VMSTORAGE_ADDR": {}},
+                                                   "f:metadata": {"f:labels": {"f:app": {}}}}},
+                                     {"manager": "kubectl", "operation": "Apply", "time": "2025-01-03T00:00:00Z",
+                                      "fieldsV1": {"f:metadata": {"f:annotations": {}}}}]},
+      "data": {"VMSTORAGE_ADDR": "a:8400,b:8400"}, "binaryData": {"blob": "AAAA"}}]})json";
+  CHECK(kept(page, configmap_fields()) == json::parse(R"json([{
+      "metadata": {"name": "vm-vminsert-env", "namespace": "vm", "resourceVersion": "7",
+                   "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"app.kubernetes.io/managed-by": "kubeblocks"},
+                   "annotations": {"a": "b"},
+                   "managedFields": [{"time": "2025-01-02T00:00:00Z",
+                                      "fieldsV1": {"f:data": {".": {}, "f:VMSTORAGE_ADDR": {}}}},
+                                     {"time": "2025-01-03T00:00:00Z", "fieldsV1": {}}]},
+      "data": {"VMSTORAGE_ADDR": "a:8400,b:8400"}}])json"));
 }
