@@ -28,7 +28,8 @@ model::StorageHealth storage_health(const ClusterSpec &c) {
 
 model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
   model::DriftReport report;
-  for (const auto &spec : discover_clusters(inv, scope)) {
+  auto specs = discover_clusters(inv, scope);
+  for (auto &spec : specs) {
     model::ClusterDrift cd;
     cd.namespace_ = spec.namespace_;
     cd.name = spec.name;
@@ -48,8 +49,9 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
       in.names = cons.names;
       in.expected = cons.expected;
       in.source = read_source(cons, inv);
+      PodObserver observer(inv); // its pods share a few specs
       for (const auto *pod : cons.pods) {
-        auto obs = observe_pod(*pod, inv);
+        auto obs = observer.observe(*pod);
         if (cons.discovery_mode) obs.discovery = true;
         in.pods.push_back(std::move(obs));
       }
@@ -57,6 +59,7 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
     }
     cd.status = model::cluster_status(cd);
     report.clusters.push_back(std::move(cd));
+    spec = {}; // a fleet's report grows as its clusters are read: what was read of one goes as it is done
   }
   // Namespaces we could not read at all still appear, as errors, so a 403 is never mistaken for "nothing here".
   for (const auto &entry : inv.namespace_errors) {

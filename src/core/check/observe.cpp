@@ -165,19 +165,46 @@ model::ListSource read_source(const ConsumerSpec &consumer, const Inventory &inv
   return src;
 }
 
-model::PodObservation observe_pod(const Pod &pod, const Inventory &inv) {
+// What a pod spec says about its list, read once per spec and namespace (PodObserver).
+struct PodObserver::SpecList {
+  std::optional<ContainerList> cl;
+  std::string raw;
+  std::vector<std::string> unknown;
+  std::vector<model::ConfigMapKey> deps;
+};
+
+PodObserver::PodObserver(const Inventory &inv) : inv_(inv) {}
+PodObserver::~PodObserver() = default;
+
+const PodObserver::SpecList &PodObserver::spec_list(const Pod &pod) {
+  auto &slot = memo_[{pod.spec.get(), pod.namespace_}];
+  if (!slot) {
+    auto sl = std::make_unique<SpecList>();
+    sl->cl = find_list(*pod.spec, pod.namespace_, inv_, "");
+    if (sl->cl) {
+      sl->raw = raw_value(*sl->cl);
+      sl->unknown = model::unknown_references(sl->raw, sl->cl->env);
+      if (sl->unknown.empty()) sl->deps = model::configmap_dependencies(sl->raw, sl->cl->env);
+    }
+    slot = std::move(sl);
+  }
+  return *slot;
+}
+
+model::PodObservation PodObserver::observe(const Pod &pod) {
+  const auto &inv = inv_;
   model::PodObservation obs;
   obs.name = pod.name;
   obs.ready = pod.ready;
   const auto &ns = pod.namespace_;
-  auto cl = find_list(*pod.spec, ns, inv, "");
+  const auto &sl = spec_list(pod);
+  const auto &cl = sl.cl;
   if (!cl) {
     obs.evidence.push_back("no -storageNode in the pod's containers");
     return obs;
   }
   obs.discovery = cl->list.discovery;
-  const auto raw = raw_value(*cl);
-  if (auto unknown = model::unknown_references(raw, cl->env); !unknown.empty()) {
+  if (const auto &unknown = sl.unknown; !unknown.empty()) {
     for (const auto &u : cl->env.unresolved)
       if (std::find(unknown.begin(), unknown.end(), u.var) != unknown.end())
         obs.evidence.push_back(fmt::format("the list depends on {} {}, which vmsync cannot read", u.var, u.reason));
@@ -185,7 +212,7 @@ model::PodObservation observe_pod(const Pod &pod, const Inventory &inv) {
       obs.evidence.push_back(fmt::format("the list depends on {}, whose value cannot be read", fmt::join(unknown, ", ")));
     return obs;
   }
-  auto deps = model::configmap_dependencies(raw, cl->env);
+  const auto &deps = sl.deps;
   if (deps.empty()) {
     obs.running = cl->list.entries; // written in the pod's own (immutable) spec
     return obs;

@@ -352,8 +352,9 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
   in.names = cons.names;
   in.expected = cons.expected;
   in.source = check::read_source(cons, inv);
+  check::PodObserver observer(inv); // its pods share a few specs
   for (const auto *pod : cons.pods) {
-    auto obs = check::observe_pod(*pod, inv);
+    auto obs = observer.observe(*pod);
     if (cons.discovery_mode) obs.discovery = true;
     in.pods.push_back(std::move(obs));
   }
