@@ -158,14 +158,22 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
     add_spellings(source, spellings);
   }
 
-  std::map<std::vector<std::string>, std::shared_ptr<const std::vector<std::string>>> lists; // distinct running
+  // The pods of a consumer mostly run one or two distinct lists: each is compared with the expected one once.
+  struct Running {
+    std::shared_ptr<const std::vector<std::string>> list;
+    bool compared = false; // entries and diff are set (only for pods that are not in discovery mode)
+    std::vector<Entry> entries;
+    Difference diff;
+  };
+  std::map<std::vector<std::string>, Running> lists; // by distinct running list
   for (const auto &pod : in.pods) {
     PodDrift p;
     p.name = pod.name;
+    Running *run = nullptr;
     if (pod.running) {
-      auto &shared = lists[*pod.running];
-      if (!shared) shared = std::make_shared<const std::vector<std::string>>(*pod.running);
-      p.running = shared;
+      run = &lists[*pod.running];
+      if (!run->list) run->list = std::make_shared<const std::vector<std::string>>(*pod.running);
+      p.running = run->list;
     }
     p.evidence = pod.evidence;
     if (pod.discovery) {
@@ -173,13 +181,16 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
     } else if (!pod.running) {
       p.status = pod.started_before_source_change ? PodStatus::Stale : PodStatus::Unknown;
     } else {
-      const auto running = identify(*pod.running, in.names);
-      auto diff = compare(expected, running);
-      p.missing = std::move(diff.missing);
-      p.unexpected = std::move(diff.unexpected);
+      if (!run->compared) {
+        run->compared = true;
+        run->entries = identify(*pod.running, in.names);
+        run->diff = compare(expected, run->entries);
+        add_spellings(run->entries, spellings);
+      }
+      p.missing = run->diff.missing;
+      p.unexpected = run->diff.unexpected;
       p.status = p.missing.empty() && p.unexpected.empty() ? PodStatus::InSync : PodStatus::Stale;
-      check_entries(running, "pod " + pod.name, out.duplicates, out.empty_entries);
-      add_spellings(running, spellings);
+      check_entries(run->entries, "pod " + pod.name, out.duplicates, out.empty_entries);
     }
     out.pods.push_back(std::move(p));
   }

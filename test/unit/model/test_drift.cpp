@@ -396,3 +396,20 @@ TEST_CASE("compute_consumer: pods running the same list share it; another list, 
   CHECK(d.pods[1].status == PodStatus::Stale);
   CHECK(d.pods[3].status == PodStatus::InSync);
 }
+
+TEST_CASE("compute_consumer: pods of one list are compared once, but each is reported as itself") {
+  auto in = consumer(kThree);
+  auto disco = pod("vminsert-0", List{kThree[0], ""});
+  disco.discovery = true; // first with the list, and never compared
+  in.pods = {disco, pod("vminsert-a", List{kThree[0], ""}), pod("vminsert-b", List{kThree[0], ""})};
+  const auto d = compute_consumer(in);
+  REQUIRE(d.pods.size() == 3);
+  CHECK(d.pods[0].status == PodStatus::Discovery);
+  CHECK(d.pods[0].missing.empty());
+  for (int i : {1, 2}) {
+    CHECK(d.pods[i].status == PodStatus::Stale);
+    CHECK(d.pods[i].missing == List{kThree[1], kThree[2]});
+    CHECK(d.pods[i].running == d.pods[0].running);
+  }
+  CHECK(d.empty_entries == List{"pod vminsert-a entry 2 of 2 is empty", "pod vminsert-b entry 2 of 2 is empty"});
+}
