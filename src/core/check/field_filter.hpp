@@ -8,9 +8,9 @@
 namespace vmsync::check {
 
 // What check and fix read from a Pod: metadata but its managedFields, generateName and generation, of its
-// annotations only vmsync.io/storage-nodes-hash, and of its ownerReferences only kind, name and uid; spec.containers and spec.initContainers with name, command,
-// args, env and envFrom; status.phase, the Ready condition's type and status and, of each container status, its
-// name and state.running.startedAt.
+// annotations only vmsync.io/storage-nodes-hash, and of its ownerReferences only kind, name and uid;
+// spec.containers and spec.initContainers with name, command, args, env and envFrom; status.phase, the Ready
+// condition's type and status and, of each container status, its name and state.running.startedAt.
 std::shared_ptr<const kube::FieldTree> pod_fields();
 
 // What check and fix read from a workload (StatefulSet, Deployment, InstanceSet): metadata but its

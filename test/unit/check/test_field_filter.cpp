@@ -164,7 +164,8 @@ TEST_CASE("vmcluster_fields keeps spec and status; kb_cluster_fields only the me
         json::parse(R"([{"metadata": {"name": "vm", "namespace": "n", "labels": {"a": "b"}}}])"));
 }
 
-TEST_CASE("workload_fields drops the last-applied-configuration annotation, nothing else; pod_fields all but one") {
+TEST_CASE(
+    "workload_fields drops the last-applied-configuration annotation, nothing else; pod_fields all but one") {
   const auto page = R"({"items": [{"metadata": {"name": "a", "annotations": {
       "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Deployment\"}", "vmsync.io/role": "vminsert"}}}]})";
   CHECK(kept(page, workload_fields()) ==

@@ -406,7 +406,7 @@ TEST_CASE("compute_consumer: pods of one list are compared once, but each is rep
   REQUIRE(d.pods.size() == 3);
   CHECK(d.pods[0].status == PodStatus::Discovery);
   CHECK(d.pods[0].missing.empty());
-  for (int i : {1, 2}) {
+  for (std::size_t i : {1U, 2U}) {
     CHECK(d.pods[i].status == PodStatus::Stale);
     CHECK(d.pods[i].missing == List{kThree[1], kThree[2]});
     CHECK(d.pods[i].running == d.pods[0].running);
