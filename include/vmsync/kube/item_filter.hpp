@@ -11,13 +11,14 @@
 namespace vmsync::kube {
 
 // A tree of fields to keep below a list item. A field named in `children` is kept, filtered by its own node;
-// any other field is kept whole when the node keeps `all` and the field is not one of its `except`ions. Arrays
-// are transparent: their elements are filtered by the array's node.
+// any other field is kept whole when the node keeps `all`, the field is not one of its `except`ions and its name
+// begins with `prefix`. Arrays are transparent: their elements are filtered by the array's node.
 struct FieldTree {
   std::string name;
   bool all = false;
   std::vector<std::string> except;
   std::vector<FieldTree> children;
+  std::string prefix; // with `all`: only the fields whose names begin with it
   // For an array of objects: only the elements whose field `where_key` is the string `where_value`.
   std::string where_key, where_value;
 
@@ -26,11 +27,13 @@ struct FieldTree {
                               std::vector<FieldTree> children = {});
   // Only the `children`.
   static FieldTree only(std::string name, std::vector<FieldTree> children);
+  // Every field whose name begins with `prefix` (an object's own annotations, say), whole.
+  static FieldTree prefixed(std::string name, std::string prefix);
   // This node, for the elements of an array whose `key` is `value` only (the others are dropped whole).
   [[nodiscard]] FieldTree where(std::string key, std::string value) &&;
   // Whether this node keeps a field's value whole (no filtering below it).
   [[nodiscard]] bool keeps_whole() const noexcept {
-    return all && except.empty() && children.empty() && where_key.empty();
+    return all && except.empty() && children.empty() && where_key.empty() && prefix.empty();
   }
 };
 

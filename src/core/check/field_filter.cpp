@@ -15,13 +15,17 @@ FieldTree container_fields(const char *name) {
                         T::everything("env"), T::everything("envFrom")});
 }
 
-// An object's metadata but its managedFields (`managed_fields`, when given, keeps part of them) and the
-// last-applied-configuration annotation; of its ownerReferences, what fix reads to tell who controls the object
-// (plan.cpp controller_of).
+// The annotations check and fix read: vmsync's own (vmsync.io/storage-workload, role, ..., and the template hash
+// of fix/plan.hpp). Others are often the bulk of an object's metadata (last-applied-configuration, a mesh's or a
+// GitOps tool's) and are never read.
+FieldTree own_annotations() { return FieldTree::prefixed("annotations", "vmsync.io/"); }
+
+// An object's metadata but its managedFields (`managed_fields`, when given, keeps part of them) and annotations
+// not vmsync's; of its ownerReferences, what fix reads to tell who controls the object (plan.cpp controller_of).
 FieldTree metadata_fields(std::optional<FieldTree> managed_fields = std::nullopt) {
   using T = FieldTree;
   std::vector<FieldTree> children{
-      T::everything("annotations", {"kubectl.kubernetes.io/last-applied-configuration"}),
+      own_annotations(),
       T::only("ownerReferences", {T::everything("kind"), T::everything("name"), T::everything("controller")})};
   std::vector<std::string> except;
   if (managed_fields)
@@ -36,21 +40,21 @@ FieldTree metadata_fields(std::optional<FieldTree> managed_fields = std::nullopt
 std::shared_ptr<const FieldTree> pod_fields() {
   using T = FieldTree;
   // A large fleet's pods are most of what a check keeps (heaptrack, 1x: about 28 of 42 MB), so a pod keeps only
-  // what is read: of its annotations, the template hash fix compares (kHashAnnotation in vmsync/fix/plan.hpp;
-  // a mesh or a scraper often adds kilobytes of others); of its owners, kind, name and uid; of the Ready
-  // condition, its status; of each container's status, when it started running.
+  // what is read: of its annotations, vmsync's own (the template hash fix compares, kHashAnnotation in
+  // vmsync/fix/plan.hpp; a mesh or a scraper often adds kilobytes of others); of its owners, kind, name and uid;
+  // of the Ready condition, its status; of each container's status, when it started running.
   static const auto tree = std::make_shared<const FieldTree>(T::only(
-      "", {T::everything(
-               "metadata", {"managedFields", "generateName", "generation"},
-               {T::only("annotations", {T::everything("vmsync.io/storage-nodes-hash")}),
-                T::only("ownerReferences", {T::everything("kind"), T::everything("name"), T::everything("uid")})}),
-           T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
-           T::only("status",
-                   {T::everything("phase"),
-                    T::only("conditions", {T::everything("type"), T::everything("status")}).where("type", "Ready"),
-                    T::only("containerStatuses",
-                            {T::everything("name"),
-                             T::only("state", {T::only("running", {T::everything("startedAt")})})})})}));
+      "",
+      {T::everything("metadata", {"managedFields", "generateName", "generation"},
+                     {own_annotations(), T::only("ownerReferences", {T::everything("kind"), T::everything("name"),
+                                                                     T::everything("uid")})}),
+       T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
+       T::only("status",
+               {T::everything("phase"),
+                T::only("conditions", {T::everything("type"), T::everything("status")}).where("type", "Ready"),
+                T::only("containerStatuses",
+                        {T::everything("name"),
+                         T::only("state", {T::only("running", {T::everything("startedAt")})})})})}));
   return tree;
 }
 
@@ -58,28 +62,27 @@ namespace {
 
 // Of a pod template's metadata, fix reads one annotation (kHashAnnotation in vmsync/fix/plan.hpp, its restart
 // marker) and whether the annotations and metadata objects exist (which decides the JSON patch that adds it): the
-// labels and the other annotations (an Istio sidecar's status, checksums) are never read.
+// labels and the annotations not vmsync's (an Istio sidecar's status, checksums) are never read.
 FieldTree template_fields(bool containers) {
   using T = FieldTree;
-  std::vector<FieldTree> tmpl{
-      T::only("metadata", {T::only("annotations", {T::everything("vmsync.io/storage-nodes-hash")})})};
+  std::vector<FieldTree> tmpl{T::only("metadata", {own_annotations()})};
   if (containers) tmpl.push_back(T::only("spec", {container_fields("containers"), container_fields("initContainers")}));
   return T::only("template", std::move(tmpl));
 }
 
 FieldTree workload_tree(bool consumer) {
   using T = FieldTree;
-  std::vector<FieldTree> spec_children;
-  if (consumer) spec_children.push_back(template_fields(true));
   // Of the status, what tells whether a rollout is in progress (plan.cpp rollout_in_progress).
   auto status = T::only("status", {T::everything("observedGeneration"), T::everything("replicas"),
                                    T::everything("updatedReplicas"), T::everything("currentRevision"),
                                    T::everything("updateRevision")});
-  return T::only("", {metadata_fields(), std::move(status),
-                      T::everything("spec",
-                                    consumer ? std::vector<std::string>{"volumeClaimTemplates"}
-                                             : std::vector<std::string>{"volumeClaimTemplates", "template"},
-                                    std::move(spec_children))});
+  // Of the spec, what discover and plan read: the pods' selector, how many, the headless Service (a StatefulSet's
+  // storage addresses), how pods are replaced and whether the rollout is paused.
+  std::vector<FieldTree> spec{T::everything("replicas"), T::only("selector", {T::everything("matchLabels")}),
+                              T::everything("serviceName"), T::only("updateStrategy", {T::everything("type")}),
+                              T::everything("paused")};
+  if (consumer) spec.push_back(template_fields(true));
+  return T::only("", {metadata_fields(), std::move(status), T::only("spec", std::move(spec))});
 }
 
 } // namespace

@@ -18,6 +18,12 @@ FieldTree FieldTree::only(std::string name, std::vector<FieldTree> children) {
   return t;
 }
 
+FieldTree FieldTree::prefixed(std::string name, std::string prefix) {
+  FieldTree t = everything(std::move(name));
+  t.prefix = std::move(prefix);
+  return t;
+}
+
 FieldTree FieldTree::where(std::string key, std::string value) && {
   where_key = std::move(key);
   where_value = std::move(value);

@@ -78,7 +78,8 @@ bool keeps(const FieldTree *node, std::string_view key, const FieldTree *&sub) {
       sub = c.keeps_whole() ? nullptr : &c;
       return true;
     }
-  return node->all && std::find(node->except.begin(), node->except.end(), key) == node->except.end();
+  return node->all && key.starts_with(node->prefix) &&
+         std::find(node->except.begin(), node->except.end(), key) == node->except.end();
 }
 
 // The kept part of `e` as a nlohmann value; `node` null keeps everything below. Numbers take nlohmann's own

@@ -99,8 +99,11 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
   const auto got = kept(R"json({"kind": "DeploymentList", "metadata": {"continue": ""}, "items": [{
       "metadata": {"name": "vminsert", "uid": "d-1", "generation": 3, "managedFields": [{"manager": "helm"}],
                    "annotations": {"vmsync.io/storage-workload": "statefulset/vmstorage"}},
-      "spec": {"replicas": 2, "paused": false, "selector": {"matchLabels": {"app": "vminsert"}},
-               "strategy": {"type": "RollingUpdate"}, "serviceName": "svc",
+      "spec": {"replicas": 2, "paused": false,
+               "selector": {"matchLabels": {"app": "vminsert"}, "matchExpressions": [{"key": "k", "operator": "Exists"}]},
+               "strategy": {"type": "RollingUpdate"}, "serviceName": "svc", "revisionHistoryLimit": 10,
+               "updateStrategy": {"type": "OnDelete", "rollingUpdate": {"partition": 0}},
+               "podManagementPolicy": "Parallel", "minReadySeconds": 0,
                "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
                "template": {"metadata": {"labels": {"app": "vminsert"},
                                          "annotations": {"h": "1", "vmsync.io/storage-nodes-hash": "abc"}},
@@ -118,7 +121,7 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
       "metadata": {"name": "vminsert", "uid": "d-1", "generation": 3,
                    "annotations": {"vmsync.io/storage-workload": "statefulset/vmstorage"}},
       "spec": {"replicas": 2, "paused": false, "selector": {"matchLabels": {"app": "vminsert"}},
-               "strategy": {"type": "RollingUpdate"}, "serviceName": "svc",
+               "serviceName": "svc", "updateStrategy": {"type": "OnDelete"},
                "template": {"metadata": {"annotations": {"vmsync.io/storage-nodes-hash": "abc"}},
                             "spec": {"containers": [{"name": "sidecar"},
                                                     {"name": "vminsert", "args": ["-storageNode=$(A)"],
@@ -164,18 +167,21 @@ TEST_CASE("vmcluster_fields keeps spec and status; kb_cluster_fields only the me
         json::parse(R"([{"metadata": {"name": "vm", "namespace": "n", "labels": {"a": "b"}}}])"));
 }
 
-TEST_CASE(
-    "workload_fields drops the last-applied-configuration annotation, nothing else; pod_fields all but one") {
+TEST_CASE("every object keeps only vmsync's own annotations") {
   const auto page = R"({"items": [{"metadata": {"name": "a", "annotations": {
-      "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Deployment\"}", "vmsync.io/role": "vminsert"}}}]})";
-  CHECK(kept(page, workload_fields()) ==
-        json::parse(R"([{"metadata": {"name": "a", "annotations": {"vmsync.io/role": "vminsert"}}}])"));
-  CHECK(kept(page, pod_fields()) == json::parse(R"([{"metadata": {"name": "a", "annotations": {}}}])"));
+      "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Deployment\"}", "vmsync.io/role": "vminsert",
+      "vmsync.io/storage-nodes-hash": "h", "sidecar.istio.io/status": "{}", "vmsync.io": "not ours"}}}]})";
+  const auto want = json::parse(
+      R"([{"metadata": {"name": "a", "annotations": {"vmsync.io/role": "vminsert", "vmsync.io/storage-nodes-hash": "h"}}}])");
+  for (const auto &fields : {pod_fields(), workload_fields(), storage_fields(), configmap_fields(),
+                             vmcluster_fields(), kb_cluster_fields()})
+    CHECK(kept(page, fields) == want);
 }
 
 TEST_CASE("storage_fields is workload_fields without the pod template") {
   const auto page = R"json({"items": [{"metadata": {"name": "vmstorage", "managedFields": [{}]},
       "spec": {"replicas": 3, "serviceName": "vmstorage", "updateStrategy": {"type": "OnDelete"},
+               "podManagementPolicy": "Parallel",
                "selector": {"matchLabels": {"app": "vmstorage"}},
                "volumeClaimTemplates": [{"metadata": {"name": "data"}}],
                "template": {"metadata": {"labels": {"app": "vmstorage"}},
@@ -196,7 +202,7 @@ TEST_CASE(
   const auto page = R"json({"items": [{
       "metadata": {"name": "vm-vminsert-env", "namespace": "vm", "resourceVersion": "7",
                    "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"app.kubernetes.io/managed-by": "kubeblocks"},
-                   "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "a": "b"},
+                   "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "vmsync.io/a": "b"},
                    "managedFields": [{"manager": "kubeblocks", "operation": "Update", "apiVersion": "v1",
                                       "time": "2025-01-02T00:00:00Z", "fieldsType": "FieldsV1",
                                       "fieldsV1": {"f:data": {".": {}, "f:VMSTORAGE_ADDR": {}},
@@ -207,7 +213,7 @@ TEST_CASE(
   CHECK(kept(page, configmap_fields()) == json::parse(R"json([{
       "metadata": {"name": "vm-vminsert-env", "namespace": "vm", "resourceVersion": "7",
                    "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"app.kubernetes.io/managed-by": "kubeblocks"},
-                   "annotations": {"a": "b"},
+                   "annotations": {"vmsync.io/a": "b"},
                    "managedFields": [{"time": "2025-01-02T00:00:00Z",
                                       "fieldsV1": {"f:data": {".": {}, "f:VMSTORAGE_ADDR": {}}}},
                                      {"time": "2025-01-03T00:00:00Z", "fieldsV1": {}}]},

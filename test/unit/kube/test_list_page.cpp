@@ -201,6 +201,20 @@ TEST_CASE("parse_list_page: the field tree keeps everything but exceptions, or o
                                        {"data": {"keep": "v"}}, 7, [{"metadata": {"name": "b"}}]])"));
 }
 
+TEST_CASE("parse_list_page: FieldTree::prefixed keeps the fields whose names begin with the prefix, whole") {
+  const auto tree = std::make_shared<const FieldTree>(
+      FieldTree::only("", {FieldTree::only("metadata", {FieldTree::prefixed("annotations", "vmsync.io/")})}));
+  CHECK_FALSE(FieldTree::prefixed("a", "p").keeps_whole());
+  const auto p = parse_list_page(R"({"items": [
+      {"metadata": {"name": "a", "annotations": {"vmsync.io/role": {"deep": [1]}, "vmsync.io": "x", "a/vmsync.io/b": "y",
+                                                 "vmsync.io/": "", "istio": "z"}}},
+      {"metadata": {"annotations": {"other": "v"}}}, {"metadata": {}}]})",
+                                 {tree, {}});
+  CHECK(items_of(p) ==
+        json::parse(R"([{"metadata": {"annotations": {"vmsync.io/role": {"deep": [1]}, "vmsync.io/": ""}}},
+                                       {"metadata": {"annotations": {}}}, {"metadata": {}}])"));
+}
+
 TEST_CASE("parse_list_page: FieldTree::where keeps the array elements with the field value, whole or filtered") {
   const auto tree = std::make_shared<const FieldTree>(FieldTree::only(
       "", {FieldTree::only("c", {FieldTree::everything("type"), FieldTree::everything("s")}).where("type", "A"),
