@@ -29,6 +29,7 @@ model::StorageHealth storage_health(const ClusterSpec &c) {
 model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
   model::DriftReport report;
   auto specs = discover_clusters(inv, scope);
+  report.clusters.reserve(specs.size());
   for (auto &spec : specs) {
     model::ClusterDrift cd;
     cd.namespace_ = spec.namespace_;
@@ -42,6 +43,7 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
     if (!inv.offline && spec.storage != nullptr && cd.storage.ready_pods < cd.storage.declared_replicas)
       cd.warnings.push_back(fmt::format("vmstorage {} has {} of {} declared pods Ready", cd.storage.workload.name,
                                         cd.storage.ready_pods, cd.storage.declared_replicas));
+    cd.consumers.reserve(spec.consumers.size());
     for (const auto &cons : spec.consumers) {
       model::ConsumerInput in;
       in.role = cons.role;
@@ -50,6 +52,7 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
       in.expected = cons.expected;
       in.source = read_source(cons, inv);
       PodObserver observer(inv); // its pods share a few specs
+      in.pods.reserve(cons.pods.size());
       for (const auto *pod : cons.pods) {
         auto obs = observer.observe(*pod);
         if (cons.discovery_mode) obs.discovery = true;

@@ -166,6 +166,7 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
     Difference diff;
   };
   std::map<std::vector<std::string>, Running> lists; // by distinct running list
+  out.pods.reserve(in.pods.size());                  // a fleet's report holds thousands: no spare capacity
   for (const auto &pod : in.pods) {
     PodDrift p;
     p.name = pod.name;
