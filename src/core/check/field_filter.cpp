@@ -15,6 +15,11 @@ FieldTree container_fields(const char *name) {
                         T::everything("env"), T::everything("envFrom")});
 }
 
+// A pod's spec, or a pod template's: its containers and init containers, as container_fields() keeps them.
+FieldTree pod_spec_fields() {
+  return FieldTree::only("spec", {container_fields("containers"), container_fields("initContainers")});
+}
+
 // The annotations check and fix read: vmsync's own (vmsync.io/storage-workload, role, ..., and the template hash
 // of fix/plan.hpp). Others are often the bulk of an object's metadata (last-applied-configuration, a mesh's or a
 // GitOps tool's) and are never read.
@@ -48,7 +53,7 @@ std::shared_ptr<const FieldTree> pod_fields() {
       {T::everything("metadata", {"managedFields", "generateName", "generation"},
                      {own_annotations(), T::only("ownerReferences", {T::everything("kind"), T::everything("name"),
                                                                      T::everything("uid")})}),
-       T::only("spec", {container_fields("containers"), container_fields("initContainers")}),
+       pod_spec_fields(),
        T::only("status",
                {T::everything("phase"),
                 T::only("conditions", {T::everything("type"), T::everything("status")}).where("type", "Ready"),
@@ -63,11 +68,9 @@ namespace {
 // Of a pod template's metadata, fix reads one annotation (kHashAnnotation in vmsync/fix/plan.hpp, its restart
 // marker) and whether the annotations and metadata objects exist (which decides the JSON patch that adds it): the
 // labels and the annotations not vmsync's (an Istio sidecar's status, checksums) are never read.
-FieldTree template_fields(bool containers) {
+FieldTree template_fields() {
   using T = FieldTree;
-  std::vector<FieldTree> tmpl{T::only("metadata", {own_annotations()})};
-  if (containers) tmpl.push_back(T::only("spec", {container_fields("containers"), container_fields("initContainers")}));
-  return T::only("template", std::move(tmpl));
+  return T::only("template", {T::only("metadata", {own_annotations()}), pod_spec_fields()});
 }
 
 FieldTree workload_tree(bool consumer) {
@@ -81,7 +84,7 @@ FieldTree workload_tree(bool consumer) {
   std::vector<FieldTree> spec{T::everything("replicas"), T::only("selector", {T::everything("matchLabels")}),
                               T::everything("serviceName"), T::only("updateStrategy", {T::everything("type")}),
                               T::everything("paused")};
-  if (consumer) spec.push_back(template_fields(true));
+  if (consumer) spec.push_back(template_fields());
   return T::only("", {metadata_fields(), std::move(status), T::only("spec", std::move(spec))});
 }
 
