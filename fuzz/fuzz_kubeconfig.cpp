@@ -89,6 +89,9 @@ VMSYNC_FUZZ_TARGET(kubeconfig) {
     const kube::ClientConfig c = kube::load_client_config(overrides, env);
     if (!c.server.starts_with("https://") && !c.server.starts_with("http://"))
       fuzz::finding("loaded a config whose server is not an http(s) URL: " + c.server);
+    const auto host_at = c.server.find("://") + 3;
+    if (host_at >= c.server.size() || c.server[host_at] == '/' || c.server[host_at] == ':')
+      fuzz::finding("loaded a config whose server has no host: " + c.server);
     if (c.exec) {
       const auto info = nlohmann::json::parse(kube::exec_info(*c.exec, c, false), nullptr, false);
       if (info.is_discarded() || !info.is_object()) fuzz::finding("KUBERNETES_EXEC_INFO is not a JSON object");

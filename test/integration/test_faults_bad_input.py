@@ -55,6 +55,19 @@ def test_malformed_kubeconfig_types(tmp_path):
     assert one_error(run_vmsync("check", kubeconfig=kc)) == f"kubeconfig {kc}: clusters: expected a list"
 
 
+@pytest.mark.parametrize("server", ["https://", "https:///api", "https://:6443"])
+def test_kubeconfig_server_without_host(tmp_path, server):
+    """Found by fuzz_kubeconfig: "https://" used to load as "https:" and fail later, in curl, naming nothing."""
+    kc = write(str(tmp_path), "kc", f"""clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
+contexts: [{{name: c, context: {{cluster: c}}}}]
+current-context: c
+""")
+    assert one_error(run_vmsync("check", kubeconfig=kc)) == \
+        f'kubeconfig {kc}: cluster "c": server "{server}" has no host (set it to https://HOST:PORT)'
+    assert one_error(run_vmsync("check", "--server", server, env={"HOME": str(tmp_path)})) == \
+        f'--server: server "{server}" has no host (set it to https://HOST:PORT)'
+
+
 def test_kubeconfig_context_naming_missing_user(tmp_path, cp):
     kc = write(str(tmp_path), "kc", f"""clusters: [{{name: c, cluster: {{server: "{server_of(cp)}"}}}}]
 contexts: [{{name: c, context: {{cluster: c, user: ghost}}}}]

@@ -615,6 +615,7 @@ ClientConfig from_kubeconfig(const Kubeconfig &k, const Overrides &o) {
   if (user.exec) validate_exec(*user.exec, user_owner);
 
   // 5. Server URL: as client-go, a bare host:port means https when TLS settings are present.
+  const std::string server_as_given = cluster.server;
   const auto scheme = scheme_of(cluster.server);
   if (scheme.empty()) {
     const bool tls = !cluster.ca_file.empty() || cluster.ca_data || has_cert || cluster.insecure;
@@ -623,7 +624,15 @@ ClientConfig from_kubeconfig(const Kubeconfig &k, const Overrides &o) {
     throw ConfigError(fmt::format("{}server \"{}\" is not an http or https URL",
                                   cluster_owner.empty() ? "--server: " : cluster_owner, cluster.server));
   }
-  while (cluster.server.size() > 1 && cluster.server.back() == '/') cluster.server.pop_back();
+  const auto authority_at = cluster.server.find("://") + 3;
+  // The host[:port] part; "https://" alone would otherwise lose its slashes below and become "https:".
+  const auto authority =
+      cluster.server.substr(authority_at, cluster.server.find_first_of("/?#", authority_at) - authority_at);
+  if (authority.empty() || authority.front() == ':')
+    throw ConfigError(fmt::format("{}server \"{}\" has no host (set it to https://HOST:PORT)",
+                                  cluster_owner.empty() ? "--server: " : cluster_owner, server_as_given));
+  while (cluster.server.size() > authority_at + authority.size() && cluster.server.back() == '/')
+    cluster.server.pop_back();
 
   // 6. Read what the entries point at, and fill the config.
   c.server = cluster.server;

@@ -63,6 +63,22 @@ TEST_CASE("load_client_config: a kubeconfig that is not UTF-8") {
                        ("kubeconfig " + path + ": not valid UTF-8 at line 3, column 9").c_str(), ConfigError);
 }
 
+// fuzz_kubeconfig: a server of "https://" lost its slashes to the trailing-slash trim and loaded as "https:",
+// which curl then refused with a message that named neither the kubeconfig nor the cluster. Now refused at load.
+TEST_CASE("load_client_config: a server that is only a scheme") {
+  TempDir dir;
+  const auto path = dir.write("config", "apiVersion: v1\nclusters: [{name: c, cluster: {server: 'https://'}}]\n"
+                                        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+                                        "current-context: c\nusers: [{name: u, user: {}}]\n");
+  kube::Overrides o;
+  o.kubeconfig = path;
+  CHECK_THROWS_WITH_AS(
+      kube::load_client_config(o, test::fake_env({})),
+      ("kubeconfig " + path + ": cluster \"c\": server \"https://\" has no host (set it to https://HOST:PORT)")
+          .c_str(),
+      ConfigError);
+}
+
 TEST_CASE("exec_info: command-line values that are not UTF-8 are replaced, not thrown") {
   kube::ClientConfig config;
   config.server = "https://\xff:6443";

@@ -427,6 +427,30 @@ TEST_CASE("load_client_config: a server without a scheme is https only with TLS 
         "https://h:6443");
 }
 
+TEST_CASE("load_client_config: a server with no host is refused, naming the cluster or the flag") {
+  TempDir dir;
+  for (const std::string server :
+       {"https://", "\"https:///\"", "http://", "\"/\"", "\"https://:6443\"", "\"https:///api\""}) {
+    CAPTURE(server);
+    const auto file = dir.write("config", kubeconfig(server, ""));
+    const auto given = server.front() == '"' ? server.substr(1, server.size() - 2) : server;
+    CHECK_THROWS_WITH_AS(
+        load_file(file),
+        fmt::format("kubeconfig {}: cluster \"dev-cluster\": server \"{}\" has no host (set it to "
+                    "https://HOST:PORT)",
+                    file, given)
+            .c_str(),
+        ConfigError);
+  }
+  Overrides o;
+  o.server = "https://";
+  CHECK_THROWS_WITH_AS(load_client_config(o, fake_env({})),
+                       "--server: server \"https://\" has no host (set it to https://HOST:PORT)", ConfigError);
+  // Slashes after a host are still dropped, but never into the host.
+  CHECK(load_file(dir.write("ok", kubeconfig("https://h:6443///", ""))).server == "https://h:6443");
+  CHECK(load_file(dir.write("ipv6", kubeconfig("\"https://[::1]:6443/\"", ""))).server == "https://[::1]:6443");
+}
+
 TEST_CASE("load_client_config: credentials are not used over plain http (client-go)") {
   TempDir dir;
   const auto c = load_file(dir.write("config", kubeconfig("http://127.0.0.1:8080", "    token: t0000\n")));
