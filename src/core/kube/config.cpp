@@ -230,7 +230,8 @@ private:
       for (const auto &ext : extensions) {
         if (ext.IsMap() && ext["name"] && ext["name"].IsScalar() && ext["name"].Scalar() == exec_extension &&
             ext["extension"])
-          c.exec_config_json = to_json(ext["extension"]).dump();
+          c.exec_config_json =
+              to_json(ext["extension"], fmt::format("{}: extension {}", where, exec_extension)).dump();
       }
     }
     return c;
@@ -293,34 +294,25 @@ private:
     return c;
   }
 
-  // Extension objects are free-form; plain scalars keep their YAML type (true, 3, 1.5), quoted ones are strings.
-  static nlohmann::json to_json(const YAML::Node &n) {
-    switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      auto obj = nlohmann::json::object();
-      for (const auto &kv : n) obj[kv.first.Scalar()] = to_json(kv.second);
-      return obj;
+  // Extension objects are free-form; plain scalars keep the type yaml-cpp gives them (true, 3, 1.5), quoted ones
+  // are strings.
+  static nlohmann::json typed_scalar(const YAML::Node &n) {
+    bool b = false;
+    long long i = 0;
+    double d = 0;
+    if (YAML::convert<bool>::decode(n, b)) return b;
+    if (YAML::convert<long long>::decode(n, i)) return i;
+    if (YAML::convert<double>::decode(n, d)) return d;
+    return n.Scalar();
+  }
+
+  [[nodiscard]] nlohmann::json to_json(const YAML::Node &n, const std::string &where) const {
+    try {
+      // A kubeconfig is small: aliases may not make it more than a million nodes.
+      return util::yaml_to_json(n, typed_scalar, 1'000'000);
+    } catch (const YAML::ParserException &e) {
+      fail(fmt::format("{}: line {}, column {}: {}", where, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
-    case YAML::NodeType::Sequence: {
-      auto arr = nlohmann::json::array();
-      for (const auto &item : n) arr.push_back(to_json(item));
-      return arr;
-    }
-    case YAML::NodeType::Scalar: {
-      if (n.Tag() == "?") {
-        bool b = false;
-        long long i = 0;
-        double d = 0;
-        if (YAML::convert<bool>::decode(n, b)) return b;
-        if (YAML::convert<long long>::decode(n, i)) return i;
-        if (YAML::convert<double>::decode(n, d)) return d;
-      }
-      return n.Scalar();
-    }
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
-    }
-    return nullptr;
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include "vmsync/error.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -14,6 +15,9 @@
 namespace vmsync::util {
 
 namespace {
+
+// Nodes a document may have once aliases are expanded, beyond one per character of its text.
+constexpr std::size_t kMaxExpandedNodes = 1'000'000;
 
 nlohmann::json plain_scalar(const std::string &s) {
   // YAML 1.2 core schema.
@@ -42,27 +46,55 @@ nlohmann::json plain_scalar(const std::string &s) {
   return s;
 }
 
-nlohmann::json to_json(const YAML::Node &n) {
-  switch (n.Type()) {
-  case YAML::NodeType::Null:
-  case YAML::NodeType::Undefined: return nullptr;
-  case YAML::NodeType::Scalar:
-    return n.Tag() == "?" ? plain_scalar(n.Scalar()) : nlohmann::json(n.Scalar());
-  case YAML::NodeType::Sequence: {
-    auto arr = nlohmann::json::array();
-    for (const auto &x : n) arr.push_back(to_json(x));
-    return arr;
+nlohmann::json core_schema_scalar(const YAML::Node &n) { return plain_scalar(n.Scalar()); }
+
+class Converter {
+public:
+  Converter(PlainScalar plain, std::size_t max_nodes) : plain_(plain), left_(max_nodes) {}
+
+  nlohmann::json convert(const YAML::Node &n) {
+    if (left_ == 0)
+      throw YAML::ParserException(n.Mark(), "document contains excessive aliasing (too many nodes once its "
+                                            "aliases are expanded)");
+    --left_;
+    switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Scalar: return n.Tag() == "?" ? plain_(n) : nlohmann::json(n.Scalar());
+    case YAML::NodeType::Sequence:
+    case YAML::NodeType::Map: break;
+    }
+    if (open_.size() >= kMaxDepth) {
+      // An alias inside the node it names nests without end; aliases share their anchor's node, so at this depth
+      // that node is among its own ancestors. Only looked for here: a scan per node would be quadratic.
+      if (std::any_of(open_.begin(), open_.end(), [&n](const YAML::Node &a) { return a.is(n); }))
+        throw YAML::ParserException(n.Mark(), "an alias refers to a node that contains it (an alias cycle)");
+      throw YAML::ParserException(n.Mark(), fmt::format("nested deeper than {} levels", kMaxDepth));
+    }
+    open_.push_back(n);
+    auto out = n.IsSequence() ? nlohmann::json::array() : nlohmann::json::object();
+    if (n.IsSequence())
+      for (const auto &x : n)
+        out.push_back(convert(x));
+    else
+      for (const auto &kv : n)
+        out[kv.first.as<std::string>()] = convert(kv.second);
+    open_.pop_back();
+    return out;
   }
-  case YAML::NodeType::Map: {
-    auto obj = nlohmann::json::object();
-    for (const auto &kv : n) obj[kv.first.as<std::string>()] = to_json(kv.second);
-    return obj;
-  }
-  }
-  return nullptr;
-}
+
+private:
+  static constexpr std::size_t kMaxDepth = 1000;
+  PlainScalar plain_;
+  std::size_t left_;
+  std::vector<YAML::Node> open_; // the containers being converted, outermost first
+};
 
 } // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node &n, PlainScalar plain, std::size_t max_nodes) {
+  return Converter(plain != nullptr ? plain : core_schema_scalar, max_nodes).convert(n);
+}
 
 std::optional<std::string> invalid_utf8_at(std::string_view text) {
   // RFC 3629, section 4: by lead byte, how many continuation bytes follow and the range of the first one.
@@ -139,7 +171,8 @@ std::vector<nlohmann::json> parse_yaml_documents(std::string_view text, std::str
   std::vector<nlohmann::json> out;
   for (const auto &doc : split_documents(text)) {
     try {
-      auto j = to_json(YAML::Load(doc.text));
+      // Without aliases a document has fewer nodes than characters: the bound only stops expansions.
+      auto j = yaml_to_json(YAML::Load(doc.text), nullptr, kMaxExpandedNodes + doc.text.size());
       if (!j.is_null()) out.push_back(std::move(j));
     } catch (const YAML::Exception &e) {
       throw ParseError(fmt::format("{}: line {}, column {}: {}", origin,

@@ -79,6 +79,25 @@ TEST_CASE("load_client_config: a server that is only a scheme") {
       ConfigError);
 }
 
+// fuzz_kubeconfig: an alias inside the node it names (`x-b: &b [*a, *b]`) in the exec extension made the
+// YAML-to-JSON conversion recurse until the stack overflowed (a crash, not an error). kubectl refuses it ("anchor
+// 'b' value contains itself"); so does vmsync, naming the cluster and the node. The same conversion reads
+// manifests (test_yaml_json.cpp).
+TEST_CASE("load_client_config: an alias cycle in the exec extension") {
+  TempDir dir;
+  const auto path = dir.write("config", "apiVersion: v1\nx-b: &b [1, *b]\nclusters:\n- name: c\n  cluster:\n"
+                                        "    server: https://c\n    extensions:\n"
+                                        "    - {name: client.authentication.k8s.io/exec, extension: {x: *b}}\n");
+  kube::Overrides o;
+  o.kubeconfig = path;
+  CHECK_THROWS_WITH_AS(kube::load_client_config(o, test::fake_env({})),
+                       ("kubeconfig " + path +
+                        ": cluster \"c\": extension client.authentication.k8s.io/exec: line 2, column 6: an alias "
+                        "refers to a node that contains it (an alias cycle)")
+                           .c_str(),
+                       ConfigError);
+}
+
 TEST_CASE("exec_info: command-line values that are not UTF-8 are replaced, not thrown") {
   kube::ClientConfig config;
   config.server = "https://\xff:6443";
