@@ -52,5 +52,8 @@ Inventory read_manifests(const std::vector<std::string> &paths, const std::strin
 
 // Detects clusters in the inventory and computes their drift. Pure: no I/O.
 model::DriftReport compute_report(const Inventory &inv, const Scope &scope);
+// The same report from an Inventory given up: each namespace's objects are freed as soon as its clusters are
+// computed, so a fleet's peak memory is its objects or its report, not both. `inv` is left with empty objects.
+model::DriftReport compute_report(Inventory &&inv, const Scope &scope);
 
 } // namespace vmsync::check

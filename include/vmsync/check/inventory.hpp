@@ -110,6 +110,11 @@ struct Inventory {
   // The pods of namespace `ns`, in list order.
   [[nodiscard]] const std::vector<const Pod *> &pods_in(const std::string &ns) const;
 
+  // Frees what the objects of namespace `ns` hold, for a caller done with them (compute_report on an Inventory
+  // it owns, namespace by namespace): their JSON becomes null and a pod keeps only its namespace. Every list keeps
+  // its size and order, so indexes and pointers stay valid; lookups in `ns` find nothing of use after this.
+  void release_namespace(const std::string &ns);
+
   // The lookups above are served from indexes built on first use, so discovery over a fleet is linear in its
   // objects, not quadratic. An index remembers which storage (data pointer and size) it was built from and is
   // rebuilt when that changed (lists only ever grow, by appending; a copied Inventory has storage of its own).

@@ -24,13 +24,18 @@ model::StorageHealth storage_health(const ClusterSpec &c) {
   return h;
 }
 
-} // namespace
-
-model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
+// With `release` (the same Inventory as `inv`, owned by the caller's rvalue), each namespace's objects are freed
+// once its clusters are computed, so a fleet's report grows into the memory its objects leave.
+model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *release) {
   model::DriftReport report;
   auto specs = discover_clusters(inv, scope);
+  // A namespace's clusters one after the other: no lookup leaves its namespace (every reference a cluster's
+  // objects make, by owner, name or selector, is namespaced), so a namespace is done when its last cluster is.
+  std::stable_sort(specs.begin(), specs.end(),
+                   [](const ClusterSpec &a, const ClusterSpec &b) { return a.namespace_ < b.namespace_; });
   report.clusters.reserve(specs.size());
-  for (auto &spec : specs) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto &spec = specs[i];
     model::ClusterDrift cd;
     cd.namespace_ = spec.namespace_;
     cd.name = spec.name;
@@ -62,7 +67,10 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
     }
     cd.status = model::cluster_status(cd);
     report.clusters.push_back(std::move(cd));
+    const std::string ns = std::move(spec.namespace_);
     spec = {}; // a fleet's report grows as its clusters are read: what was read of one goes as it is done
+    if (release != nullptr && (i + 1 == specs.size() || specs[i + 1].namespace_ != ns))
+      release->release_namespace(ns);
   }
   // Namespaces we could not read at all still appear, as errors, so a 403 is never mistaken for "nothing here".
   for (const auto &entry : inv.namespace_errors) {
@@ -88,5 +96,13 @@ model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
   report.summary = model::summarize(report.clusters);
   return report;
 }
+
+} // namespace
+
+model::DriftReport compute_report(const Inventory &inv, const Scope &scope) {
+  return compute(inv, scope, nullptr);
+}
+
+model::DriftReport compute_report(Inventory &&inv, const Scope &scope) { return compute(inv, scope, &inv); }
 
 } // namespace vmsync::check

@@ -280,6 +280,33 @@ const std::vector<const Pod *> &Inventory::pods_in(const std::string &ns) const 
   return it == idx.by_namespace.end() ? none<Pods>() : it->second;
 }
 
+namespace {
+// Assigning an empty string or vector may keep the old buffer (a string's move assignment from a short one
+// does); a swap hands it to a temporary that frees it.
+template <typename T> void free_storage(T &v) { T().swap(v); }
+} // namespace
+
+void Inventory::release_namespace(const std::string &ns) {
+  for (auto *objs : {&statefulsets, &deployments, &instancesets, &kb_clusters, &vmclusters, &configmaps}) {
+    const auto *base = objs->data();
+    for (const auto *o : in_namespace(*objs, ns))
+      (*objs)[static_cast<std::size_t>(o - base)] = nullptr;
+  }
+  const auto *base = pods.data();
+  for (const auto *p : pods_in(ns)) {
+    auto &pod = pods[static_cast<std::size_t>(p - base)];
+    free_storage(pod.name);
+    free_storage(pod.uid);
+    free_storage(pod.creation_timestamp);
+    free_storage(pod.phase);
+    free_storage(pod.owners);
+    free_storage(pod.labels);
+    free_storage(pod.annotations);
+    free_storage(pod.started);
+    pod.spec = empty_spec(); // the last pod of a spec frees it
+  }
+}
+
 const nlohmann::json *Inventory::configmap(const std::string &ns, const std::string &name) const {
   return find(configmaps, ns, name);
 }

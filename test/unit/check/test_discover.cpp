@@ -2,6 +2,10 @@
 #include "../../../src/core/check/discover.hpp"
 #include "vmsync/check/check.hpp"
 #include "vmsync/error.hpp"
+#include "vmsync/report/render.hpp"
+
+#include <algorithm>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
@@ -11,44 +15,55 @@ using nlohmann::json;
 
 namespace {
 
-json helm_sts(const std::string &ns, int replicas) {
+// A Helm release `release` of the victoria-metrics-cluster chart (its objects are named <release>-victoria-...).
+json helm_sts(const std::string &ns, int replicas, const std::string &release = "vm") {
   return {{"apiVersion", "apps/v1"},
           {"kind", "StatefulSet"},
           {"metadata",
-           {{"name", "vm-victoria-metrics-cluster-vmstorage"},
+           {{"name", release + "-victoria-metrics-cluster-vmstorage"},
             {"namespace", ns},
-            {"uid", "sts-uid"},
+            {"uid", ns + "-" + release + "-sts-uid"},
             {"labels",
              {{"app", "vmstorage"},
-              {"app.kubernetes.io/instance", "vm"},
+              {"app.kubernetes.io/instance", release},
               {"app.kubernetes.io/name", "victoria-metrics-cluster"},
               {"app.kubernetes.io/managed-by", "Helm"}}}}},
           {"spec",
            {{"replicas", replicas},
-            {"serviceName", "vm-victoria-metrics-cluster-vmstorage"},
+            {"serviceName", release + "-victoria-metrics-cluster-vmstorage"},
             {"selector",
              {{"matchLabels",
                {{"app", "vmstorage"},
-                {"app.kubernetes.io/instance", "vm"},
+                {"app.kubernetes.io/instance", release},
                 {"app.kubernetes.io/name", "victoria-metrics-cluster"}}}}}}}};
 }
 
-std::string helm_node(const std::string &ns, int i, int port) {
-  return "vm-victoria-metrics-cluster-vmstorage-" + std::to_string(i) + ".vm-victoria-metrics-cluster-vmstorage." +
-         ns + ".svc.cluster.local.:" + std::to_string(port);
+std::string helm_node(const std::string &ns, int i, int port, const std::string &release = "vm") {
+  return release + "-victoria-metrics-cluster-vmstorage-" + std::to_string(i) + "." + release +
+         "-victoria-metrics-cluster-vmstorage." + ns + ".svc.cluster.local.:" + std::to_string(port);
 }
 
-json helm_consumer(const std::string &ns, const std::string &app, int nodes, int port) {
+json helm_consumer(const std::string &ns, const std::string &app, int nodes, int port,
+                   const std::string &release = "vm") {
   json args = json::array();
-  for (int i = 0; i < nodes; ++i) args.push_back("--storageNode=" + helm_node(ns, i, port));
-  json labels = {{"app", app}, {"app.kubernetes.io/instance", "vm"}, {"app.kubernetes.io/name", "victoria-metrics-cluster"}};
-  return {{"apiVersion", "apps/v1"},
-          {"kind", "Deployment"},
-          {"metadata", {{"name", "vm-victoria-metrics-cluster-" + app}, {"namespace", ns}, {"uid", app + "-uid"}, {"labels", labels}}},
-          {"spec",
-           {{"replicas", 1},
-            {"selector", {{"matchLabels", labels}}},
-            {"template", {{"metadata", {{"labels", labels}}}, {"spec", {{"containers", {{{"name", app}, {"args", args}}}}}}}}}}};
+  for (int i = 0; i < nodes; ++i)
+    args.push_back("--storageNode=" + helm_node(ns, i, port, release));
+  json labels = {{"app", app},
+                 {"app.kubernetes.io/instance", release},
+                 {"app.kubernetes.io/name", "victoria-metrics-cluster"}};
+  return {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata",
+       {{"name", release + "-victoria-metrics-cluster-" + app},
+        {"namespace", ns},
+        {"uid", ns + "-" + release + "-" + app + "-uid"},
+        {"labels", labels}}},
+      {"spec",
+       {{"replicas", 1},
+        {"selector", {{"matchLabels", labels}}},
+        {"template",
+         {{"metadata", {{"labels", labels}}}, {"spec", {{"containers", {{{"name", app}, {"args", args}}}}}}}}}}};
 }
 
 json pod_of(const json &deploy, const std::string &name, bool ready = true) {
@@ -327,4 +342,49 @@ TEST_CASE("may_be_consumer: every consumer the layouts find, and not an unrelate
   CHECK(may_be_consumer(w, scope)); // generic, by --relation
   w["metadata"]["name"] = "vminsertx";
   CHECK_FALSE(may_be_consumer(w, scope));
+}
+
+TEST_CASE("compute_report of an Inventory given up: the same report, each namespace freed when it is done") {
+  // Two releases in "b" whose objects are listed apart (another namespace's between them, as no list orders
+  // them), one in "a": a namespace freed after its first cluster, or before discovery of its last, would change
+  // the second release's pods.
+  Inventory inv;
+  for (const auto &[ns, release] :
+       std::vector<std::pair<std::string, std::string>>{{"b", "one"}, {"a", "vm"}, {"b", "two"}}) {
+    inv.statefulsets.push_back(helm_sts(ns, 3, release));
+    inv.deployments.push_back(helm_consumer(ns, "vminsert", release == "two" ? 2 : 3, 8400, release));
+    inv.deployments.push_back(helm_consumer(ns, "vmselect", 3, 8401, release));
+  }
+  for (std::size_t d = 0; d < inv.deployments.size(); ++d)
+    for (const char *suffix : {"-5d9f-abcde", "-5d9f-fghij"})
+      inv.pods.emplace_back(pod_of(inv.deployments[d], meta_name(inv.deployments[d]) + suffix));
+  Scope scope;
+  scope.all_namespaces = true;
+
+  const auto kept = compute_report(inv, scope);
+  REQUIRE(kept.clusters.size() == 3);
+  CHECK(kept.summary.drifted == 1); // release "two": its vminsert pods miss a node
+  CHECK(kept.summary.pods == 12);
+  std::ostringstream want;
+  report::render_json(kept, want);
+
+  Inventory given = inv;
+  const auto freed = compute_report(std::move(given), scope);
+  std::ostringstream got;
+  report::render_json(freed, got);
+  CHECK(got.str() == want.str());
+  // What was given up holds nothing of the namespaces computed; its lists keep their sizes.
+  REQUIRE(given.statefulsets.size() == 3);
+  CHECK(std::all_of(given.statefulsets.begin(), given.statefulsets.end(),
+                    [](const json &o) { return o.is_null(); }));
+  CHECK(
+      std::all_of(given.deployments.begin(), given.deployments.end(), [](const json &o) { return o.is_null(); }));
+  REQUIRE(given.pods.size() == 12);
+  for (const auto &p : given.pods) {
+    CHECK(p.name.empty());
+    CHECK(p.labels.empty());
+    CHECK(p.owners.empty());
+    CHECK(p.spec->empty());
+    CHECK_FALSE(p.namespace_.empty());
+  }
 }

@@ -200,3 +200,24 @@ TEST_CASE("PodInterner: pods with equal specs share one, others keep their own; 
   const Pod copy = b; // views stay valid in a copy that outlives the interner's other pods
   CHECK(copy.label("pod") == "b");
 }
+
+TEST_CASE("release_namespace frees one namespace's objects and pods, and leaves the others whole") {
+  Inventory inv;
+  inv.statefulsets = {object("a", "s"), object("b", "s")};
+  inv.configmaps = {object("a", "cm"), object("b", "cm")};
+  inv.pods.emplace_back(pod("a", "s-0", "StatefulSet", "s", "sts-a"));
+  inv.pods.emplace_back(pod("b", "s-0", "StatefulSet", "s", "sts-b"));
+  CHECK(inv.configmap("a", "cm") != nullptr); // the indexes are built before, as discovery builds them
+  CHECK(inv.pods_owned_by("sts-a").size() == 1);
+  inv.release_namespace("a");
+  CHECK(inv.statefulsets[0].is_null());
+  CHECK(inv.configmaps[0].is_null());
+  CHECK(inv.pods[0].name.empty());
+  CHECK(inv.pods[0].owners.empty());
+  CHECK(inv.pods[0].namespace_ == "a");
+  CHECK(inv.pods[0].spec != nullptr);
+  CHECK(names(inv.in_namespace(inv.statefulsets, "b")) == std::vector<std::string>{"s"});
+  CHECK(inv.configmap("b", "cm") == &inv.configmaps[1]);
+  CHECK(names(inv.pods_owned_by("sts-b")) == std::vector<std::string>{"s-0"});
+  CHECK(inv.pods[1].owners.size() == 1);
+}
