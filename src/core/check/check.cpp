@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <set>
 
 namespace vmsync::check {
 
@@ -20,57 +21,64 @@ model::StorageHealth storage_health(const ClusterSpec &c) {
   h.existing_pods = static_cast<int>(c.storage_pods.size());
   h.ready_pods = static_cast<int>(
       std::count_if(c.storage_pods.begin(), c.storage_pods.end(), [](const Pod *p) { return p->ready; }));
-  for (int i = 0; i < c.declared_replicas; ++i) h.nodes.push_back(fmt::format("{}-{}", meta_name(*c.storage), i));
+  for (int i = 0; i < c.declared_replicas; ++i)
+    h.nodes.push_back(fmt::format("{}-{}", meta_name(*c.storage), i));
   return h;
 }
 
-// With `release` (the same Inventory as `inv`, owned by the caller's rvalue), each namespace's objects are freed
-// once its clusters are computed, so a fleet's report grows into the memory its objects leave.
+// The namespaces clusters may be found in: those of the objects discovery starts from, in order.
+std::set<std::string> cluster_namespaces(const Inventory &inv) {
+  std::set<std::string> out;
+  for (const auto *list : {&inv.statefulsets, &inv.deployments, &inv.instancesets, &inv.vmclusters})
+    for (const auto &o : *list)
+      out.insert(meta_namespace(o));
+  return out;
+}
+
+// Clusters are found and computed a namespace at a time: no lookup leaves a cluster's namespace (every reference
+// its objects make, by owner, name or selector, is namespaced), so only one namespace's discovery is held at a
+// time, and with `release` (the same Inventory as `inv`, owned by the caller's rvalue) each namespace's objects
+// are freed once its clusters are computed: a fleet's report grows into the memory its objects leave.
 model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *release) {
   model::DriftReport report;
-  auto specs = discover_clusters(inv, scope);
-  // A namespace's clusters one after the other: no lookup leaves its namespace (every reference a cluster's
-  // objects make, by owner, name or selector, is namespaced), so a namespace is done when its last cluster is.
-  std::stable_sort(specs.begin(), specs.end(),
-                   [](const ClusterSpec &a, const ClusterSpec &b) { return a.namespace_ < b.namespace_; });
-  report.clusters.reserve(specs.size());
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    auto &spec = specs[i];
-    model::ClusterDrift cd;
-    cd.namespace_ = spec.namespace_;
-    cd.name = spec.name;
-    cd.layout = spec.layout;
-    cd.storage = storage_health(spec);
-    cd.errors = spec.errors;
-    cd.warnings = spec.warnings;
-    if (auto it = inv.namespace_errors.find(spec.namespace_); it != inv.namespace_errors.end())
-      cd.errors.push_back(it->second);
-    if (!inv.offline && spec.storage != nullptr && cd.storage.ready_pods < cd.storage.declared_replicas)
-      cd.warnings.push_back(fmt::format("vmstorage {} has {} of {} declared pods Ready", cd.storage.workload.name,
-                                        cd.storage.ready_pods, cd.storage.declared_replicas));
-    cd.consumers.reserve(spec.consumers.size());
-    for (const auto &cons : spec.consumers) {
-      model::ConsumerInput in;
-      in.role = cons.role;
-      in.workload = {cons.kind, meta_name(*cons.workload), spec.namespace_};
-      in.names = cons.names;
-      in.expected = cons.expected;
-      in.source = read_source(cons, inv);
-      PodObserver observer(inv); // its pods share a few specs
-      in.pods.reserve(cons.pods.size());
-      for (const auto *pod : cons.pods) {
-        auto obs = observer.observe(*pod);
-        if (cons.discovery_mode) obs.discovery = true;
-        in.pods.push_back(std::move(obs));
+  for (const auto &ns : cluster_namespaces(inv)) {
+    auto specs = discover_clusters(inv, scope, &ns);
+    for (auto &spec : specs) {
+      model::ClusterDrift cd;
+      cd.namespace_ = spec.namespace_;
+      cd.name = spec.name;
+      cd.layout = spec.layout;
+      cd.storage = storage_health(spec);
+      cd.errors = spec.errors;
+      cd.warnings = spec.warnings;
+      if (auto it = inv.namespace_errors.find(spec.namespace_); it != inv.namespace_errors.end())
+        cd.errors.push_back(it->second);
+      if (!inv.offline && spec.storage != nullptr && cd.storage.ready_pods < cd.storage.declared_replicas)
+        cd.warnings.push_back(fmt::format("vmstorage {} has {} of {} declared pods Ready",
+                                          cd.storage.workload.name, cd.storage.ready_pods,
+                                          cd.storage.declared_replicas));
+      cd.consumers.reserve(spec.consumers.size());
+      for (auto &cons : spec.consumers) {
+        model::ConsumerInput in;
+        in.role = cons.role;
+        in.workload = {cons.kind, meta_name(*cons.workload), spec.namespace_};
+        in.source = read_source(cons, inv);
+        in.names = std::move(cons.names); // the spec is done with once its consumers are
+        in.expected = std::move(cons.expected);
+        PodObserver observer(inv); // its pods share a few specs
+        in.pods.reserve(cons.pods.size());
+        for (const auto *pod : cons.pods) {
+          auto obs = observer.observe(*pod);
+          if (cons.discovery_mode) obs.discovery = true;
+          in.pods.push_back(std::move(obs));
+        }
+        cd.consumers.push_back(model::compute_consumer(in));
       }
-      cd.consumers.push_back(model::compute_consumer(in));
+      cd.status = model::cluster_status(cd);
+      report.clusters.push_back(std::move(cd));
+      spec = {}; // what was read of one cluster goes as it is done
     }
-    cd.status = model::cluster_status(cd);
-    report.clusters.push_back(std::move(cd));
-    const std::string ns = std::move(spec.namespace_);
-    spec = {}; // a fleet's report grows as its clusters are read: what was read of one goes as it is done
-    if (release != nullptr && (i + 1 == specs.size() || specs[i + 1].namespace_ != ns))
-      release->release_namespace(ns);
+    if (release != nullptr) release->release_namespace(ns);
   }
   // Namespaces we could not read at all still appear, as errors, so a 403 is never mistaken for "nothing here".
   for (const auto &entry : inv.namespace_errors) {

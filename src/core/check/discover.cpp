@@ -51,9 +51,11 @@ std::vector<const Pod *> pods_of(const Inventory &inv, const json &workload, con
     if (seen.insert(p.name).second) out.push_back(&p);
   };
   if (!uid.empty()) {
-    for (const auto *p : inv.pods_owned_by(uid)) consider(*p, true);
+    for (const auto *p : inv.pods_owned_by(uid))
+      consider(*p, true);
     if (kind == "Deployment")
-      for (const auto *p : inv.pods_of_replicasets(ns, name)) consider(*p, matches_labels(*p, sel));
+      for (const auto *p : inv.pods_of_replicasets(ns, name))
+        consider(*p, matches_labels(*p, sel));
   } else {
     // Offline fixtures and UID-less objects: the ReplicaSet naming, or the selector plus the controller's pod
     // naming.
@@ -116,9 +118,20 @@ void storage_common(ClusterSpec &c, const Inventory &inv, const json &storage, c
   if (!inv.offline) c.storage_pods = pods_of(inv, storage, kind);
 }
 
+// The objects discovery starts from: all of `list`, or (with `ns`) those of one namespace.
+std::vector<const json *> roots(const Inventory &inv, const std::vector<json> &list, const std::string *ns) {
+  if (ns != nullptr) return inv.in_namespace(list, *ns);
+  std::vector<const json *> all;
+  all.reserve(list.size());
+  for (const auto &o : list)
+    all.push_back(&o);
+  return all;
+}
+
 // ---- Helm chart victoria-metrics-cluster ----------------------------------------------------------------------
-void discover_helm(const Inventory &inv, std::vector<ClusterSpec> &out) {
-  for (const auto &sts : inv.statefulsets) {
+void discover_helm(const Inventory &inv, const std::string *ns, std::vector<ClusterSpec> &out) {
+  for (const auto *root : roots(inv, inv.statefulsets, ns)) {
+    const auto &sts = *root;
     if (label(sts, "app.kubernetes.io/name") != "victoria-metrics-cluster" || label(sts, "app") != "vmstorage")
       continue;
     ClusterSpec c;
@@ -129,7 +142,8 @@ void discover_helm(const Inventory &inv, std::vector<ClusterSpec> &out) {
     c.storage_service = str_at(sts, {"spec", "serviceName"});
     if (c.storage_service.empty()) c.storage_service = meta_name(sts);
     const auto sts_name = meta_name(sts);
-    const auto tmpl = fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
+    const auto tmpl =
+        fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
     for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
       for (const auto *wp : inv.in_namespace(*list, c.namespace_)) {
         const auto &w = *wp;
@@ -154,8 +168,9 @@ void discover_helm(const Inventory &inv, std::vector<ClusterSpec> &out) {
 }
 
 // ---- VictoriaMetrics operator VMCluster ------------------------------------------------------------------------
-void discover_operator(const Inventory &inv, std::vector<ClusterSpec> &out) {
-  for (const auto &vmc : inv.vmclusters) {
+void discover_operator(const Inventory &inv, const std::string *ns, std::vector<ClusterSpec> &out) {
+  for (const auto *root : roots(inv, inv.vmclusters, ns)) {
+    const auto &vmc = *root;
     ClusterSpec c;
     c.layout = model::Layout::Operator;
     c.namespace_ = meta_namespace(vmc);
@@ -180,11 +195,13 @@ void discover_operator(const Inventory &inv, std::vector<ClusterSpec> &out) {
     c.storage_service = storage_name;
     const int spec_replicas = int_at(vmc, {"spec", "vmstorage", "replicaCount"}, c.declared_replicas);
     if (spec_replicas != c.declared_replicas)
-      c.warnings.push_back(fmt::format("VMCluster wants {} vmstorage replicas, StatefulSet {} has {}: the operator "
-                                       "is still reconciling",
-                                       spec_replicas, storage_name, c.declared_replicas));
+      c.warnings.push_back(
+          fmt::format("VMCluster wants {} vmstorage replicas, StatefulSet {} has {}: the operator "
+                      "is still reconciling",
+                      spec_replicas, storage_name, c.declared_replicas));
     const auto domain = str_at(vmc, {"spec", "clusterDomainName"});
-    const auto suffix = domain.empty() ? fmt::format(".{}", c.namespace_) : fmt::format(".{}.svc.{}", c.namespace_, domain);
+    const auto suffix =
+        domain.empty() ? fmt::format(".{}", c.namespace_) : fmt::format(".{}.svc.{}", c.namespace_, domain);
     const auto tmpl = fmt::format("{}-{{i}}.{}{}", storage_name, storage_name, suffix);
     const bool global_discovery = at_path(vmc, {"spec", "discovery", "enabled"}) == true;
     struct Part {
@@ -194,8 +211,9 @@ void discover_operator(const Inventory &inv, std::vector<ClusterSpec> &out) {
       const char *kind;
       const char *maintenance;
     };
-    const Part parts[] = {{"vmselect", model::Role::Select, &inv.statefulsets, "StatefulSet", "maintenanceSelectNodeIDs"},
-                          {"vminsert", model::Role::Insert, &inv.deployments, "Deployment", "maintenanceInsertNodeIDs"}};
+    const Part parts[] = {
+        {"vmselect", model::Role::Select, &inv.statefulsets, "StatefulSet", "maintenanceSelectNodeIDs"},
+        {"vminsert", model::Role::Insert, &inv.deployments, "Deployment", "maintenanceInsertNodeIDs"}};
     for (const auto &part : parts) {
       const auto *w = inv.find(*part.list, c.namespace_, name_of(part.comp));
       if (w == nullptr) continue;
@@ -220,8 +238,9 @@ void discover_operator(const Inventory &inv, std::vector<ClusterSpec> &out) {
 }
 
 // ---- KubeBlocks victoria-metrics addon ----------------------------------------------------------------------
-void discover_kubeblocks(const Inventory &inv, std::vector<ClusterSpec> &out) {
-  for (const auto &its : inv.instancesets) {
+void discover_kubeblocks(const Inventory &inv, const std::string *ns, std::vector<ClusterSpec> &out) {
+  for (const auto *root : roots(inv, inv.instancesets, ns)) {
+    const auto &its = *root;
     if (label(its, "apps.kubeblocks.io/component-name") != "vmstorage") continue;
     ClusterSpec c;
     c.layout = model::Layout::KubeBlocks;
@@ -288,11 +307,13 @@ std::optional<GenericLink> generic_link(const json &w, const std::string &kind, 
   return link;
 }
 
-void discover_generic(const Inventory &inv, const Scope &scope, std::vector<ClusterSpec> &out) {
+void discover_generic(const Inventory &inv, const Scope &scope, const std::string *only_ns,
+                      std::vector<ClusterSpec> &out) {
   std::map<std::pair<std::string, std::string>, std::size_t> by_storage;
   for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
     const std::string kind = list == &inv.deployments ? "Deployment" : "StatefulSet";
-    for (const auto &w : *list) {
+    for (const auto *root : roots(inv, *list, only_ns)) {
+      const auto &w = *root;
       std::optional<GenericLink> link;
       try {
         link = generic_link(w, kind, scope);
@@ -318,9 +339,10 @@ void discover_generic(const Inventory &inv, const Scope &scope, std::vector<Clus
                               ? inv.find(inv.statefulsets, ns, link->storage_name)
                               : nullptr;
         if (sts == nullptr) {
-          c.errors.push_back(fmt::format("{} {}/{} names storage {}/{}, which does not exist (only StatefulSets can "
-                                         "be storage in the generic layout)",
-                                         kind, ns, meta_name(w), link->storage_kind, link->storage_name));
+          c.errors.push_back(
+              fmt::format("{} {}/{} names storage {}/{}, which does not exist (only StatefulSets can "
+                          "be storage in the generic layout)",
+                          kind, ns, meta_name(w), link->storage_kind, link->storage_name));
         } else {
           storage_common(c, inv, *sts, "StatefulSet");
           c.storage_service = str_at(*sts, {"spec", "serviceName"});
@@ -346,8 +368,16 @@ void discover_generic(const Inventory &inv, const Scope &scope, std::vector<Clus
         bool guessed = false;
         if (src.entries)
           for (const auto &e : *src.entries) {
-            if (e.ends_with(":8401")) { cons.role = model::Role::Select; guessed = true; break; }
-            if (e.ends_with(":8400")) { cons.role = model::Role::Insert; guessed = true; break; }
+            if (e.ends_with(":8401")) {
+              cons.role = model::Role::Select;
+              guessed = true;
+              break;
+            }
+            if (e.ends_with(":8400")) {
+              cons.role = model::Role::Insert;
+              guessed = true;
+              break;
+            }
           }
         if (!guessed) {
           if (meta_name(w).find("select") != std::string::npos)
@@ -441,7 +471,8 @@ std::vector<std::string> spell_like(const std::vector<std::string> &existing, co
     if (!e.starts_with(pod_prefix)) continue;
     std::size_t i = pod_prefix.size();
     std::size_t j = i;
-    while (j < e.size() && std::isdigit(static_cast<unsigned char>(e[j])) != 0) ++j;
+    while (j < e.size() && std::isdigit(static_cast<unsigned char>(e[j])) != 0)
+      ++j;
     if (j == i) continue;
     rest = e.substr(j);
     auto colon = rest.rfind(':');
@@ -479,12 +510,12 @@ bool may_be_consumer(const json &workload, const Scope &scope) {
   return false;
 }
 
-std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope) {
+std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope, const std::string *ns) {
   std::vector<ClusterSpec> out;
-  discover_kubeblocks(inv, out);
-  discover_helm(inv, out);
-  discover_operator(inv, out);
-  discover_generic(inv, scope, out);
+  discover_kubeblocks(inv, ns, out);
+  discover_helm(inv, ns, out);
+  discover_operator(inv, ns, out);
+  discover_generic(inv, scope, ns, out);
   if (!scope.clusters.empty()) {
     std::erase_if(out, [&](const ClusterSpec &c) {
       return std::find(scope.clusters.begin(), scope.clusters.end(), c.name) == scope.clusters.end();

@@ -37,7 +37,10 @@ struct ClusterSpec {
   std::vector<std::string> warnings;
 };
 
-std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope);
+// Every cluster of the inventory, or (with `ns`) those of namespace *ns, in the same order as among all: a
+// cluster's objects are all in its namespace.
+std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope,
+                                           const std::string *ns = nullptr);
 
 // Whether a StatefulSet or Deployment could be a consumer (vminsert, vmselect) in any layout discover_clusters
 // knows: Helm by its labels, the operator by its names, generic by annotation or --relation. Only consumers'

@@ -305,7 +305,8 @@ void sort_report(DriftReport &r) {
       }
     }
   }
-  std::sort(r.clusters.begin(), r.clusters.end(), [](const ClusterDrift &x, const ClusterDrift &y) {
+  // Stable: clusters of one namespace and name (two layouts, or errors) keep the order they were found in.
+  std::stable_sort(r.clusters.begin(), r.clusters.end(), [](const ClusterDrift &x, const ClusterDrift &y) {
     if (x.namespace_ != y.namespace_)
       return natural_less(x.namespace_, y.namespace_);
     return natural_less(x.name, y.name);

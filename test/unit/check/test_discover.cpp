@@ -388,3 +388,44 @@ TEST_CASE("compute_report of an Inventory given up: the same report, each namesp
     CHECK_FALSE(p.namespace_.empty());
   }
 }
+
+TEST_CASE(
+    "discover_clusters of one namespace: exactly that namespace's clusters of the whole, in the same order") {
+  Inventory inv;
+  // Generic first (a Deployment naming a missing StatefulSet: an error cluster), then Helm releases in two
+  // namespaces listed apart, and a generic pair beside a Helm release.
+  json orphan = helm_consumer("b", "vminsert", 1, 8400, "x");
+  orphan["metadata"]["labels"] = json::object();
+  orphan["metadata"]["annotations"] = {{"vmsync.io/storage-workload", "statefulset/missing"}};
+  inv.deployments.push_back(orphan);
+  for (const auto &[ns, release] :
+       std::vector<std::pair<std::string, std::string>>{{"b", "one"}, {"a", "vm"}, {"b", "two"}}) {
+    inv.statefulsets.push_back(helm_sts(ns, 2, release));
+    inv.deployments.push_back(helm_consumer(ns, "vmselect", 2, 8401, release));
+  }
+  Scope scope;
+  scope.all_namespaces = true;
+  auto key = [](const ClusterSpec &c) {
+    std::string k = c.namespace_ + "/" + c.name + "/" + std::string(model::to_string(c.layout)) + "/" +
+                    std::to_string(c.consumers.size()) + "/" + std::to_string(c.errors.size());
+    for (const auto &cons : c.consumers)
+      k += "/" + meta_name(*cons.workload);
+    return k;
+  };
+  std::vector<std::string> whole;
+  for (const auto &c : discover_clusters(inv, scope))
+    whole.push_back(key(c));
+  REQUIRE(whole.size() == 4);
+  for (const std::string ns : {"a", "b", "none"}) {
+    CAPTURE(ns);
+    std::vector<std::string> want, got;
+    std::copy_if(whole.begin(), whole.end(), std::back_inserter(want),
+                 [&](const std::string &k) { return k.starts_with(ns + "/"); });
+    for (const auto &c : discover_clusters(inv, scope, &ns))
+      got.push_back(key(c));
+    CHECK(got == want);
+  }
+  CHECK(whole[0].starts_with("b/one/helm/1/0/"));
+  CHECK(std::count_if(whole.begin(), whole.end(),
+                      [](const std::string &k) { return k.starts_with("b/missing/generic/0/1"); }) == 1);
+}
