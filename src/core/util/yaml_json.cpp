@@ -78,13 +78,21 @@ public:
         out.push_back(convert(x));
     else
       for (const auto &kv : n)
-        out[kv.first.as<std::string>()] = convert(kv.second);
+        out[key(kv.first)] = convert(kv.second);
     open_.pop_back();
     return out;
   }
 
 private:
   static constexpr std::size_t kMaxDepth = 1000;
+
+  // JSON keys are strings: a scalar key as written (a tag with no text, `!tag : x`, is ""), a null one (`? : x`)
+  // as "null", as Go's YAML-to-JSON conversion writes it; a sequence or mapping as key has no string form.
+  static std::string key(const YAML::Node &k) {
+    if (k.IsSequence() || k.IsMap())
+      throw YAML::ParserException(k.Mark(), "a mapping key must be a scalar, not a sequence or mapping");
+    return k.IsScalar() ? k.Scalar() : "null";
+  }
   PlainScalar plain_;
   std::size_t left_;
   std::vector<YAML::Node> open_; // the containers being converted, outermost first

@@ -98,6 +98,38 @@ TEST_CASE("load_client_config: an alias cycle in the exec extension") {
                        ConfigError);
 }
 
+// fuzz_kubeconfig: a key with a tag and no value (`{audience: sts,!nested: {...}}`) in the exec extension made
+// yaml-cpp throw its bad-conversion error out of the loader ("internal error"), once the extension went through
+// util::yaml_to_json. A tag with no text is the key ""; a container as key is an error naming the spot.
+TEST_CASE("load_client_config: odd keys in the exec extension") {
+  TempDir dir;
+  auto load = [&](const std::string &name, const std::string &extension) {
+    const auto path = dir.write(name, "apiVersion: v1\nclusters:\n- name: c\n  cluster:\n    server: https://c\n"
+                                      "    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+                                      "      extension: " +
+                                          extension +
+                                          "\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
+                                          "current-context: c\nusers: [{name: u, user: {exec: {apiVersion: "
+                                          "client.authentication.k8s.io/v1, command: p, interactiveMode: Never, "
+                                          "provideClusterInfo: true}}}]\n");
+    kube::Overrides o;
+    o.kubeconfig = path;
+    return std::make_pair(path, o);
+  };
+  const auto odd = load("odd", "{audience: sts,!nested : {n: 1}}");
+  const auto c = kube::load_client_config(odd.second, test::fake_env({}));
+  REQUIRE(c.exec);
+  CHECK(c.exec->cluster_config_json == R"({"":{"n":1},"audience":"sts"})");
+  const auto bad = load("bad", "{[a]: 1}");
+  CHECK_THROWS_WITH_AS(
+      kube::load_client_config(bad.second, test::fake_env({})),
+      ("kubeconfig " + bad.first +
+       ": cluster \"c\": extension client.authentication.k8s.io/exec: line 8, column 19: a mapping "
+       "key must be a scalar, not a sequence or mapping")
+          .c_str(),
+      ConfigError);
+}
+
 TEST_CASE("exec_info: command-line values that are not UTF-8 are replaced, not thrown") {
   kube::ClientConfig config;
   config.server = "https://\xff:6443";

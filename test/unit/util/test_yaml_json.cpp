@@ -64,3 +64,16 @@ TEST_CASE("yaml_to_json: nesting beyond 1,000 levels is refused; a caller's scal
   CHECK_THROWS_AS(util::yaml_to_json(YAML::Load("[1, 2, 3]"), nullptr, 3), YAML::ParserException);
   CHECK(util::yaml_to_json(YAML::Load("[1, 2, 3]"), nullptr, 4) == json{1, 2, 3});
 }
+
+TEST_CASE("yaml_to_json: keys are strings: scalars as written, null as \"null\", containers refused") {
+  CHECK(util::yaml_to_json(YAML::Load("{1: a, true: b, 'q': c}"), nullptr, 100) ==
+        json{{"1", "a"}, {"true", "b"}, {"q", "c"}});
+  CHECK(util::yaml_to_json(YAML::Load("{a: 1, !tag : 2}"), nullptr, 100) == json{{"a", 1}, {"", 2}});
+  CHECK(util::yaml_to_json(YAML::Load("{~: 3}"), nullptr, 100) == json{{"null", 3}});
+  CHECK_THROWS_WITH_AS(util::parse_yaml_documents("x: {[1, 2]: a}\n", "in.yaml"),
+                       "in.yaml: line 1, column 5: a mapping key must be a scalar, not a sequence or mapping",
+                       ParseError);
+  CHECK_THROWS_WITH_AS(util::parse_yaml_documents("? {a: 1}\n: b\n", "in.yaml"),
+                       "in.yaml: line 1, column 3: a mapping key must be a scalar, not a sequence or mapping",
+                       ParseError);
+}
