@@ -48,7 +48,8 @@ struct Pod {
   bool terminating = false; // metadata.deletionTimestamp is set
   bool ready = false;       // its Ready condition is "True"
   std::vector<Owner> owners; // views of `strings`
-  Labels labels;             // sorted by key; views of `strings`
+  Labels labels;             // sorted by key; views of `strings`; none when a controller but a ReplicaSet owns it
+                             // (by UID: the only reader, discover.cpp pods_of, finds such pods by that UID)
   Pairs annotations; // sorted by key
   Pairs started;     // per container (of status.containerStatuses) in state running: its startedAt
   // {"containers": [...], "initContainers": [...]} as the pod's spec has them; never null. Equal specs may be one

@@ -102,7 +102,12 @@ Pod::Pod(const nlohmann::json &pod, PodInterner *shared) {
   if (const auto &refs = at_path(meta, {"ownerReferences"}); refs.is_array())
     for (const auto &r : refs)
       owners.push_back({view(str_at(r, {"kind"})), view(str_at(r, {"name"})), view(str_at(r, {"uid"}))});
-  if (const auto &l = at_path(meta, {"labels"}); l.is_object()) {
+  // Labels are read only to match a Deployment's selector against the pods its ReplicaSets own (discover.cpp
+  // pods_of): a pod another controller owns, by UID, is found by that UID, so it keeps none (a StatefulSet's pods
+  // each have their own pod-name and pod-index labels, too many to share).
+  const bool found_by_owner_uid = std::any_of(
+      owners.begin(), owners.end(), [](const Owner &o) { return !o.uid.empty() && o.kind != "ReplicaSet"; });
+  if (const auto &l = at_path(meta, {"labels"}); l.is_object() && !found_by_owner_uid) {
     labels.reserve(l.size());
     for (const auto &[k, v] : l.items()) // in key order
       if (v.is_string()) labels.emplace_back(view(k), view(v.get_ref<const std::string &>()));

@@ -173,7 +173,7 @@ TEST_CASE("PodInterner: pods with equal specs share one, others keep their own; 
     return json{{"metadata",
                  {{"name", name},
                   {"labels", {{"app", "vmselect"}, {"pod", name}}},
-                  {"ownerReferences", {{{"kind", "StatefulSet"}, {"name", "vmselect"}, {"uid", "sts-1"}}}}}},
+                  {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", "vmselect-5d9f"}, {"uid", "rs-1"}}}}}},
                 {"spec", {{"containers", {{{"name", "vmselect"}, {"args", {arg}}}}}}}};
   };
   PodInterner shared;
@@ -195,10 +195,23 @@ TEST_CASE("PodInterner: pods with equal specs share one, others keep their own; 
   CHECK(a.labels[1].second == "a");
   CHECK(b.labels[1].second == "b");
   CHECK(a.owners.at(0).uid.data() == c.owners.at(0).uid.data());
-  CHECK(d.owners.at(0).uid == "sts-1");
+  CHECK(d.owners.at(0).uid == "rs-1");
   CHECK(d.label("app") == "vmselect");
   const Pod copy = b; // views stay valid in a copy that outlives the interner's other pods
   CHECK(copy.label("pod") == "b");
+}
+
+TEST_CASE("Pod: labels are kept where they are read, for pods a ReplicaSet owns or no controller does") {
+  auto with_owner = [](const json &owners) {
+    return json{{"metadata", {{"name", "p"}, {"labels", {{"app", "vmstorage"}}}, {"ownerReferences", owners}}}};
+  };
+  // A StatefulSet's (or InstanceSet's) pods are found by its UID, never by labels.
+  CHECK(Pod(with_owner({{{"kind", "StatefulSet"}, {"name", "s"}, {"uid", "sts-1"}}})).labels.empty());
+  CHECK(Pod(with_owner({{{"kind", "InstanceSet"}, {"name", "s"}, {"uid", "its-1"}}})).labels.empty());
+  CHECK(Pod(with_owner({{{"kind", "ReplicaSet"}, {"name", "d-5d9f"}, {"uid", "rs-1"}}})).label("app") ==
+        "vmstorage");
+  CHECK(Pod(with_owner(json::array())).label("app") == "vmstorage");
+  CHECK(Pod(with_owner({{{"kind", "StatefulSet"}, {"name", "s"}}})).label("app") == "vmstorage"); // no UID
 }
 
 TEST_CASE("release_namespace frees one namespace's objects and pods, and leaves the others whole") {
