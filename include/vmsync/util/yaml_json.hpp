@@ -13,6 +13,9 @@ class Node;
 
 namespace vmsync::util {
 
+// Nodes a YAML document may expand to through its aliases, beyond one per character of its text.
+inline constexpr std::size_t kMaxYamlNodes = 1'000'000;
+
 // How a plain (unquoted, untagged) scalar becomes JSON; quoted and tagged ones are strings.
 using PlainScalar = nlohmann::json (*)(const YAML::Node &);
 

@@ -21,8 +21,7 @@ model::StorageHealth storage_health(const ClusterSpec &c) {
   h.existing_pods = static_cast<int>(c.storage_pods.size());
   h.ready_pods = static_cast<int>(
       std::count_if(c.storage_pods.begin(), c.storage_pods.end(), [](const Pod *p) { return p->ready; }));
-  for (int i = 0; i < c.declared_replicas; ++i)
-    h.nodes.push_back(fmt::format("{}-{}", meta_name(*c.storage), i));
+  for (int i = 0; i < c.declared_replicas; ++i) h.nodes.push_back(fmt::format("{}-{}", meta_name(*c.storage), i));
   return h;
 }
 

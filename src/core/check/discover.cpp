@@ -51,11 +51,9 @@ std::vector<const Pod *> pods_of(const Inventory &inv, const json &workload, con
     if (seen.insert(p.name).second) out.push_back(&p);
   };
   if (!uid.empty()) {
-    for (const auto *p : inv.pods_owned_by(uid))
-      consider(*p, true);
+    for (const auto *p : inv.pods_owned_by(uid)) consider(*p, true);
     if (kind == "Deployment")
-      for (const auto *p : inv.pods_of_replicasets(ns, name))
-        consider(*p, matches_labels(*p, sel));
+      for (const auto *p : inv.pods_of_replicasets(ns, name)) consider(*p, matches_labels(*p, sel));
   } else {
     // Offline fixtures and UID-less objects: the ReplicaSet naming, or the selector plus the controller's pod
     // naming.
@@ -142,8 +140,7 @@ void discover_helm(const Inventory &inv, const std::string *ns, std::vector<Clus
     c.storage_service = str_at(sts, {"spec", "serviceName"});
     if (c.storage_service.empty()) c.storage_service = meta_name(sts);
     const auto sts_name = meta_name(sts);
-    const auto tmpl =
-        fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
+    const auto tmpl = fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
     for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
       for (const auto *wp : inv.in_namespace(*list, c.namespace_)) {
         const auto &w = *wp;
@@ -195,13 +192,11 @@ void discover_operator(const Inventory &inv, const std::string *ns, std::vector<
     c.storage_service = storage_name;
     const int spec_replicas = int_at(vmc, {"spec", "vmstorage", "replicaCount"}, c.declared_replicas);
     if (spec_replicas != c.declared_replicas)
-      c.warnings.push_back(
-          fmt::format("VMCluster wants {} vmstorage replicas, StatefulSet {} has {}: the operator "
-                      "is still reconciling",
-                      spec_replicas, storage_name, c.declared_replicas));
+      c.warnings.push_back(fmt::format("VMCluster wants {} vmstorage replicas, StatefulSet {} has {}: the operator "
+                                       "is still reconciling",
+                                       spec_replicas, storage_name, c.declared_replicas));
     const auto domain = str_at(vmc, {"spec", "clusterDomainName"});
-    const auto suffix =
-        domain.empty() ? fmt::format(".{}", c.namespace_) : fmt::format(".{}.svc.{}", c.namespace_, domain);
+    const auto suffix = domain.empty() ? fmt::format(".{}", c.namespace_) : fmt::format(".{}.svc.{}", c.namespace_, domain);
     const auto tmpl = fmt::format("{}-{{i}}.{}{}", storage_name, storage_name, suffix);
     const bool global_discovery = at_path(vmc, {"spec", "discovery", "enabled"}) == true;
     struct Part {
@@ -211,9 +206,8 @@ void discover_operator(const Inventory &inv, const std::string *ns, std::vector<
       const char *kind;
       const char *maintenance;
     };
-    const Part parts[] = {
-        {"vmselect", model::Role::Select, &inv.statefulsets, "StatefulSet", "maintenanceSelectNodeIDs"},
-        {"vminsert", model::Role::Insert, &inv.deployments, "Deployment", "maintenanceInsertNodeIDs"}};
+    const Part parts[] = {{"vmselect", model::Role::Select, &inv.statefulsets, "StatefulSet", "maintenanceSelectNodeIDs"},
+                          {"vminsert", model::Role::Insert, &inv.deployments, "Deployment", "maintenanceInsertNodeIDs"}};
     for (const auto &part : parts) {
       const auto *w = inv.find(*part.list, c.namespace_, name_of(part.comp));
       if (w == nullptr) continue;
@@ -339,10 +333,9 @@ void discover_generic(const Inventory &inv, const Scope &scope, const std::strin
                               ? inv.find(inv.statefulsets, ns, link->storage_name)
                               : nullptr;
         if (sts == nullptr) {
-          c.errors.push_back(
-              fmt::format("{} {}/{} names storage {}/{}, which does not exist (only StatefulSets can "
-                          "be storage in the generic layout)",
-                          kind, ns, meta_name(w), link->storage_kind, link->storage_name));
+          c.errors.push_back(fmt::format("{} {}/{} names storage {}/{}, which does not exist (only StatefulSets can "
+                                         "be storage in the generic layout)",
+                                         kind, ns, meta_name(w), link->storage_kind, link->storage_name));
         } else {
           storage_common(c, inv, *sts, "StatefulSet");
           c.storage_service = str_at(*sts, {"spec", "serviceName"});
@@ -368,16 +361,8 @@ void discover_generic(const Inventory &inv, const Scope &scope, const std::strin
         bool guessed = false;
         if (src.entries)
           for (const auto &e : *src.entries) {
-            if (e.ends_with(":8401")) {
-              cons.role = model::Role::Select;
-              guessed = true;
-              break;
-            }
-            if (e.ends_with(":8400")) {
-              cons.role = model::Role::Insert;
-              guessed = true;
-              break;
-            }
+            if (e.ends_with(":8401")) { cons.role = model::Role::Select; guessed = true; break; }
+            if (e.ends_with(":8400")) { cons.role = model::Role::Insert; guessed = true; break; }
           }
         if (!guessed) {
           if (meta_name(w).find("select") != std::string::npos)
@@ -471,8 +456,7 @@ std::vector<std::string> spell_like(const std::vector<std::string> &existing, co
     if (!e.starts_with(pod_prefix)) continue;
     std::size_t i = pod_prefix.size();
     std::size_t j = i;
-    while (j < e.size() && std::isdigit(static_cast<unsigned char>(e[j])) != 0)
-      ++j;
+    while (j < e.size() && std::isdigit(static_cast<unsigned char>(e[j])) != 0) ++j;
     if (j == i) continue;
     rest = e.substr(j);
     auto colon = rest.rfind(':');

@@ -308,8 +308,7 @@ private:
 
   [[nodiscard]] nlohmann::json to_json(const YAML::Node &n, const std::string &where) const {
     try {
-      // A kubeconfig is small: aliases may not make it more than a million nodes.
-      return util::yaml_to_json(n, typed_scalar, 1'000'000);
+      return util::yaml_to_json(n, typed_scalar, util::kMaxYamlNodes);
     } catch (const YAML::ParserException &e) {
       fail(fmt::format("{}: line {}, column {}: {}", where, e.mark.line + 1, e.mark.column + 1, e.msg));
     }

@@ -16,9 +16,6 @@ namespace vmsync::util {
 
 namespace {
 
-// Nodes a document may have once aliases are expanded, beyond one per character of its text.
-constexpr std::size_t kMaxExpandedNodes = 1'000'000;
-
 nlohmann::json plain_scalar(const std::string &s) {
   // YAML 1.2 core schema.
   static const std::regex int_re{"[-+]?[0-9]+"};
@@ -86,7 +83,7 @@ public:
 private:
   static constexpr std::size_t kMaxDepth = 1000;
 
-  // JSON keys are strings: a scalar key as written (a tag with no text, `!tag : x`, is ""), a null one (`? : x`)
+  // JSON keys are strings: a scalar key as written (a tag with no text, `!tag : x`, is ""), a null one (`~: x`)
   // as "null", as Go's YAML-to-JSON conversion writes it; a sequence or mapping as key has no string form.
   static std::string key(const YAML::Node &k) {
     if (k.IsSequence() || k.IsMap())
@@ -180,7 +177,7 @@ std::vector<nlohmann::json> parse_yaml_documents(std::string_view text, std::str
   for (const auto &doc : split_documents(text)) {
     try {
       // Without aliases a document has fewer nodes than characters: the bound only stops expansions.
-      auto j = yaml_to_json(YAML::Load(doc.text), nullptr, kMaxExpandedNodes + doc.text.size());
+      auto j = yaml_to_json(YAML::Load(doc.text), nullptr, kMaxYamlNodes + doc.text.size());
       if (!j.is_null()) out.push_back(std::move(j));
     } catch (const YAML::Exception &e) {
       throw ParseError(fmt::format("{}: line {}, column {}: {}", origin,

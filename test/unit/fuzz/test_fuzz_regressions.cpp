@@ -20,6 +20,15 @@ using namespace vmsync;
 using namespace std::chrono_literals;
 using vmsync::test::TempDir;
 
+namespace {
+// load_client_config of the kubeconfig at `path` alone.
+kube::ClientConfig load_kubeconfig(const std::string &path) {
+  kube::Overrides o;
+  o.kubeconfig = path;
+  return kube::load_client_config(o, test::fake_env({}));
+}
+} // namespace
+
 // fuzz_exec_credential: an expirationTimestamp after 2262 overflowed system_clock's 64-bit nanoseconds (UBSan:
 // signed integer overflow); in a release build the wrapped time was in the past, so the plugin ran again before
 // every request. Plugins do print "9999-12-31T23:59:59Z" for "never".
@@ -57,9 +66,7 @@ TEST_CASE("parse_rfc3339: times beyond system_clock's range saturate") {
 TEST_CASE("load_client_config: a kubeconfig that is not UTF-8") {
   TempDir dir;
   const auto path = dir.write("config", "apiVersion: v1\nclusters:\n- name: \xe4\x5d\n");
-  kube::Overrides o;
-  o.kubeconfig = path;
-  CHECK_THROWS_WITH_AS(kube::load_client_config(o, test::fake_env({})),
+  CHECK_THROWS_WITH_AS(load_kubeconfig(path),
                        ("kubeconfig " + path + ": not valid UTF-8 at line 3, column 9").c_str(), ConfigError);
 }
 
@@ -70,10 +77,8 @@ TEST_CASE("load_client_config: a server that is only a scheme") {
   const auto path = dir.write("config", "apiVersion: v1\nclusters: [{name: c, cluster: {server: 'https://'}}]\n"
                                         "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
                                         "current-context: c\nusers: [{name: u, user: {}}]\n");
-  kube::Overrides o;
-  o.kubeconfig = path;
   CHECK_THROWS_WITH_AS(
-      kube::load_client_config(o, test::fake_env({})),
+      load_kubeconfig(path),
       ("kubeconfig " + path + ": cluster \"c\": server \"https://\" has no host (set it to https://HOST:PORT)")
           .c_str(),
       ConfigError);
@@ -88,9 +93,7 @@ TEST_CASE("load_client_config: an alias cycle in the exec extension") {
   const auto path = dir.write("config", "apiVersion: v1\nx-b: &b [1, *b]\nclusters:\n- name: c\n  cluster:\n"
                                         "    server: https://c\n    extensions:\n"
                                         "    - {name: client.authentication.k8s.io/exec, extension: {x: *b}}\n");
-  kube::Overrides o;
-  o.kubeconfig = path;
-  CHECK_THROWS_WITH_AS(kube::load_client_config(o, test::fake_env({})),
+  CHECK_THROWS_WITH_AS(load_kubeconfig(path),
                        ("kubeconfig " + path +
                         ": cluster \"c\": extension client.authentication.k8s.io/exec: line 2, column 6: an alias "
                         "refers to a node that contains it (an alias cycle)")
@@ -103,27 +106,23 @@ TEST_CASE("load_client_config: an alias cycle in the exec extension") {
 // util::yaml_to_json. A tag with no text is the key ""; a container as key is an error naming the spot.
 TEST_CASE("load_client_config: odd keys in the exec extension") {
   TempDir dir;
-  auto load = [&](const std::string &name, const std::string &extension) {
-    const auto path = dir.write(name, "apiVersion: v1\nclusters:\n- name: c\n  cluster:\n    server: https://c\n"
-                                      "    extensions:\n    - name: client.authentication.k8s.io/exec\n"
-                                      "      extension: " +
-                                          extension +
-                                          "\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
-                                          "current-context: c\nusers: [{name: u, user: {exec: {apiVersion: "
-                                          "client.authentication.k8s.io/v1, command: p, interactiveMode: Never, "
-                                          "provideClusterInfo: true}}}]\n");
-    kube::Overrides o;
-    o.kubeconfig = path;
-    return std::make_pair(path, o);
+  auto write = [&](const std::string &name, const std::string &extension) {
+    return dir.write(name, "apiVersion: v1\nclusters:\n- name: c\n  cluster:\n    server: https://c\n"
+                           "    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+                           "      extension: " +
+                               extension +
+                               "\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
+                               "current-context: c\nusers: [{name: u, user: {exec: {apiVersion: "
+                               "client.authentication.k8s.io/v1, command: p, interactiveMode: Never, "
+                               "provideClusterInfo: true}}}]\n");
   };
-  const auto odd = load("odd", "{audience: sts,!nested : {n: 1}}");
-  const auto c = kube::load_client_config(odd.second, test::fake_env({}));
+  const auto c = load_kubeconfig(write("odd", "{audience: sts,!nested : {n: 1}}"));
   REQUIRE(c.exec);
   CHECK(c.exec->cluster_config_json == R"({"":{"n":1},"audience":"sts"})");
-  const auto bad = load("bad", "{[a]: 1}");
+  const auto bad = write("bad", "{[a]: 1}");
   CHECK_THROWS_WITH_AS(
-      kube::load_client_config(bad.second, test::fake_env({})),
-      ("kubeconfig " + bad.first +
+      load_kubeconfig(bad),
+      ("kubeconfig " + bad +
        ": cluster \"c\": extension client.authentication.k8s.io/exec: line 8, column 19: a mapping "
        "key must be a scalar, not a sequence or mapping")
           .c_str(),
