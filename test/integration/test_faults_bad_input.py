@@ -68,6 +68,24 @@ current-context: c
         f'--server: server "{server}" has no host (set it to https://HOST:PORT)'
 
 
+def test_kubeconfig_alias_cycle_in_exec_extension(tmp_path):
+    """Found by fuzz_kubeconfig: an alias inside the node it names overflowed the stack (a crash)."""
+    kc = write(str(tmp_path), "kc", """apiVersion: v1
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:1
+    extensions:
+    - name: client.authentication.k8s.io/exec
+      extension: &b {x: [*b]}
+contexts: [{name: c, context: {cluster: c}}]
+current-context: c
+""")
+    assert one_error(run_vmsync("check", kubeconfig=kc)) == (
+        f'kubeconfig {kc}: cluster "c": extension client.authentication.k8s.io/exec: line 8, column 18: '
+        "an alias refers to a node that contains it (an alias cycle)")
+
+
 def test_kubeconfig_context_naming_missing_user(tmp_path, cp):
     kc = write(str(tmp_path), "kc", f"""clusters: [{{name: c, cluster: {{server: "{server_of(cp)}"}}}}]
 contexts: [{{name: c, context: {{cluster: c, user: ghost}}}}]
@@ -235,6 +253,8 @@ def test_storage_with_zero_replicas(cp, generic):
     ("metadata-not-a-map", "apiVersion: apps/v1\nkind: Deployment\nmetadata: oops\n",
      "{path}: Deployment: metadata is not a mapping"),
     ("number-out-of-range", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1e999}\n", None),
+    ("alias-cycle", "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, again: [*m]}\n",
+     "{path}: line 3, column 31: an alias refers to a node that contains it (an alias cycle)"),
 ])
 def test_malformed_manifests(tmp_path, name, text, expected):
     path = write(str(tmp_path), name + ".yaml", text)
