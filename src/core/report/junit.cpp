@@ -3,6 +3,8 @@
 // read well in a CI log, the message attribute one line that fits a CI summary.
 #include "vmsync/report/junit.hpp"
 
+#include "text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,19 +34,6 @@ std::string xml(std::string_view s) {
   return out;
 }
 
-std::string join(const std::vector<std::string> &v) {
-  std::string out;
-  for (const auto &s : v)
-    out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 enum class Outcome { Pass, Failure, Skipped };
 
 struct Case {
@@ -58,14 +47,14 @@ struct Case {
 std::string missing_unexpected(const std::vector<std::string> &missing,
                                const std::vector<std::string> &unexpected) {
   std::string out;
-  if (!missing.empty()) out += "; missing " + join(missing);
-  if (!unexpected.empty()) out += "; unexpected " + join(unexpected);
+  if (!missing.empty()) out += "; missing " + text::join(missing);
+  if (!unexpected.empty()) out += "; unexpected " + text::join(unexpected);
   return out;
 }
 
 Case consumer_case(const model::ConsumerDrift &c) {
   Case k;
-  k.name = fmt::format("{} {}/{}", model::to_string(c.role), lower(c.workload.kind), c.workload.name);
+  k.name = fmt::format("{} {}/{}", model::to_string(c.role), text::lower(c.workload.kind), c.workload.name);
   int stale = 0, unknown = 0, discovery = 0;
   for (const auto &p : c.pods) {
     stale += p.status == PodStatus::Stale ? 1 : 0;
@@ -90,18 +79,18 @@ Case consumer_case(const model::ConsumerDrift &c) {
   const std::string source = c.source.description.empty() ? "its source" : c.source.description;
   if (c.source_drift) parts.push_back("wrong list in " + source);
   if (c.mixed_spellings) parts.push_back("mixed spellings");
-  k.message = join(parts);
+  k.message = text::join(parts);
 
   std::ostringstream t;
-  t << "expected: " << join(c.expected) << '\n';
+  t << "expected: " << text::join(c.expected) << '\n';
   if (c.source_drift) {
     t << "wrong list in " << source << missing_unexpected(c.source_missing, c.source_unexpected);
-    if (!c.duplicates.empty()) t << "; duplicates " << join(c.duplicates);
-    if (!c.empty_entries.empty()) t << "; empty entries " << join(c.empty_entries);
+    if (!c.duplicates.empty()) t << "; duplicates " << text::join(c.duplicates);
+    if (!c.empty_entries.empty()) t << "; empty entries " << text::join(c.empty_entries);
     t << '\n';
   }
   for (const auto &v : c.spelling_variants)
-    t << "node " << v.identity << " spelled " << join(v.spellings) << '\n';
+    t << "node " << v.identity << " spelled " << text::join(v.spellings) << '\n';
   for (const auto &p : c.pods) {
     if (p.status != PodStatus::Stale && p.status != PodStatus::Unknown) continue;
     t << "pod " << p.name << ": " << model::to_string(p.status) << missing_unexpected(p.missing, p.unexpected)
@@ -170,8 +159,8 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
     out << "      <property name=\"layout\" value=\"" << model::to_string(c.layout) << "\"/>\n";
     out << "      <property name=\"status\" value=\"" << model::to_string(c.status) << "\"/>\n";
     out << "      <property name=\"storage\" value=\""
-        << xml(fmt::format("{}/{}: {} declared, {} ready", lower(c.storage.workload.kind), c.storage.workload.name,
-                           c.storage.declared_replicas, c.storage.ready_pods))
+        << xml(fmt::format("{}/{}: {} declared, {} ready", text::lower(c.storage.workload.kind),
+                           c.storage.workload.name, c.storage.declared_replicas, c.storage.ready_pods))
         << "\"/>\n";
     out << "    </properties>\n";
     for (const auto &k : suites[i]) {

@@ -4,6 +4,8 @@
 
 #include "vmsync/version.hpp"
 
+#include "text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,24 +35,11 @@ constexpr Rule kRules[] = {
     {"check-error", "CheckError", "error", "A VictoriaMetrics cluster could not be checked."},
 };
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string join(const std::vector<std::string> &v) {
-  std::string out;
-  for (const auto &s : v)
-    out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 ojson location(const std::string &ns, const std::string &kind, const std::string &name) {
   return ojson::array(
       {ojson{{"logicalLocations",
               ojson::array({ojson{{"name", name},
-                                  {"fullyQualifiedName", fmt::format("{}/{}/{}", ns, lower(kind), name)},
+                                  {"fullyQualifiedName", fmt::format("{}/{}/{}", ns, text::lower(kind), name)},
                                   {"kind", "resource"}}})}}});
 }
 
@@ -67,8 +56,8 @@ ojson result(const char *rule, std::string message, ojson locations, const model
 
 std::string drift_text(const std::vector<std::string> &missing, const std::vector<std::string> &unexpected) {
   std::vector<std::string> parts;
-  if (!missing.empty()) parts.push_back("missing " + join(missing));
-  if (!unexpected.empty()) parts.push_back("unexpected " + join(unexpected));
+  if (!missing.empty()) parts.push_back("missing " + text::join(missing));
+  if (!unexpected.empty()) parts.push_back("unexpected " + text::join(unexpected));
   return parts.empty() ? std::string{} : ": " + parts[0] + (parts.size() > 1 ? "; " + parts[1] : "");
 }
 
@@ -98,11 +87,12 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
       if (consumer.mixed_spellings) {
         std::vector<std::string> nodes;
         for (const auto &v : consumer.spelling_variants)
-          nodes.push_back(v.identity + " as " + join(v.spellings));
-        results.push_back(result("mixed-spellings",
-                                 fmt::format("{} {}/{} spells nodes differently: {}", role,
-                                             lower(consumer.workload.kind), consumer.workload.name, join(nodes)),
-                                 location(c.namespace_, consumer.workload.kind, consumer.workload.name), c));
+          nodes.push_back(v.identity + " as " + text::join(v.spellings));
+        results.push_back(
+            result("mixed-spellings",
+                   fmt::format("{} {}/{} spells nodes differently: {}", role, text::lower(consumer.workload.kind),
+                               consumer.workload.name, text::join(nodes)),
+                   location(c.namespace_, consumer.workload.kind, consumer.workload.name), c));
       }
       for (const auto &p : consumer.pods) {
         if (p.status == PodStatus::Stale)
@@ -113,7 +103,7 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
         else if (p.status == PodStatus::Unknown)
           results.push_back(result("unproven-pod",
                                    fmt::format("{} pod {}: its vmstorage list could not be proven{}", role, p.name,
-                                               p.evidence.empty() ? "" : " (" + join(p.evidence) + ")"),
+                                               p.evidence.empty() ? "" : " (" + text::join(p.evidence) + ")"),
                                    location(c.namespace_, "Pod", p.name), c));
       }
     }

@@ -3,6 +3,8 @@
 // no_headers the grouping disappears and every row carries its cluster, so each line stands alone for scripts.
 #include "vmsync/report/render.hpp"
 
+#include "text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -100,15 +102,9 @@ std::string addresses(const std::vector<std::string> &v, const std::string &ns, 
   return join(shortened, ",");
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string ref(const model::ObjectRef &r) {
   if (r.kind.empty() && r.name.empty()) return "-";
-  return lower(r.kind) + "/" + r.name;
+  return text::lower(r.kind) + "/" + r.name;
 }
 
 std::string cluster_ref(const model::ClusterDrift &c) { return c.namespace_ + "/" + c.name; }
