@@ -476,3 +476,104 @@ def test_offline_object_read_twice(tmp_path):
     assert r.err == (f"vmsync: error: StatefulSet mon/{HELM}-vmstorage is read twice with different content: "
                      f"in {f} and in {g}\n"), r
 
+
+# --- spellings split between vminsert workloads (issue 16, point 3) ------------------------------------------
+
+SHORT = "{pod}.{svc}:{port}"
+
+
+def test_offline_spelling_split_between_vminsert_workloads(tmp_path):
+    """One vminsert per zone, both listing every node, one spelling them short: InSync before, Drift now."""
+    f = tmp_path / "zones.yaml"
+    f.write_text(helm_manifests(inserts=(("vminsert", None), ("vminsert-zone-b", SHORT))))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 1, r
+    (cl,) = r.report()["clusters"]
+    assert cl["status"] == "Drift"
+    for c in cl["consumers"]:
+        assert c["sourceDrift"]["drift"] is False and c["mixedSpellings"] == [], c
+    node = lambda i, port, spelling: spelling.format(  # noqa: E731
+        pod=f"{HELM}-vmstorage-{i}", svc=f"{HELM}-vmstorage", ns="mon", port=port)
+    fqdn = "{pod}.{svc}.{ns}.svc.cluster.local.:{port}"
+    assert cl["spellingSplits"] == [
+        {"role": "vminsert", "node": node(i, 8400, "{pod}.{svc}.{ns}:{port}"), "drift": True,
+         "workloads": [{"kind": "Deployment", "name": f"{HELM}-vminsert", "spellings": [node(i, 8400, fqdn)]},
+                       {"kind": "Deployment", "name": f"{HELM}-vminsert-zone-b",
+                        "spellings": [node(i, 8400, SHORT)]}]}
+        for i in range(2)]
+    table = run_vmsync("check", "-f", str(f))
+    assert table.rc == 1, table
+    assert (f"  vminsert workloads spell {node(0, 8400, '{pod}.{svc}.{ns}:{port}')} differently: "
+            f"deployment/{HELM}-vminsert as {node(0, 8400, fqdn)}; deployment/{HELM}-vminsert-zone-b as "
+            f"{node(0, 8400, SHORT)} (vminsert routes series by the exact string, so they write the same series to "
+            "different nodes)\n") in table.out, table
+    # The same spelling in both: in sync.
+    f.write_text(helm_manifests(inserts=(("vminsert", None), ("vminsert-zone-b", None))))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 0 and r.report()["clusters"][0]["spellingSplits"] == [], r
+
+
+def test_offline_spelling_split_between_vmselect_workloads_is_a_warning(tmp_path):
+    f = tmp_path / "zones.yaml"
+    f.write_text(helm_manifests(selects=(("vmselect", None), ("vmselect-zone-b", SHORT))))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 0, r
+    (cl,) = r.report()["clusters"]
+    assert cl["status"] == "InSync"
+    assert [(s["role"], s["drift"]) for s in cl["spellingSplits"]] == [("vmselect", False)] * 2
+    r = run_vmsync("check", "-f", str(f))
+    assert r.rc == 0 and "  warning: vmselect workloads spell " in r.out and "no drift" in r.out, r
+
+
+def test_spelling_split_between_vminsert_deployments_live(cp):
+    """A second vminsert Deployment (as for a second zone) with the chart's labels, listing the same nodes short:
+    the cluster is Drift and names each workload's spelling; fix plans no rewrite and says why."""
+    ns = cp.new_namespace("split")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    dep = cp.get("-n", ns, "deployment", f"{HELM}-vminsert")
+    zone = f"{HELM}-vminsert-zone-b"
+    meta = dep["metadata"]
+    dep["metadata"] = {"name": zone, "namespace": ns, "labels": meta["labels"]}
+    dep.pop("status", None)
+    # Its own selector (the chart's labels plus a zone), so the two Deployments never claim each other's pods.
+    dep["spec"]["selector"]["matchLabels"]["zone"] = "b"
+    dep["spec"]["template"]["metadata"].setdefault("labels", {})["zone"] = "b"
+    dep["spec"]["template"]["metadata"].pop("annotations", None)
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    short = [f"{HELM}-vmstorage-{i}.{HELM}-vmstorage:8400" for i in range(2)]
+    c["args"] = [a for a in c["args"] if not a.startswith("--storageNode")] + [f"--storageNode={s}" for s in short]
+    cp.kubectl("apply", "-f", "-", input=json.dumps(dep))
+    cp.wait_workload_ready(ns, "deployment", zone)
+
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1, r
+    (cl,) = rep["clusters"]
+    assert cl["status"] == "Drift"
+    ins = [c for c in cl["consumers"] if c["role"] == "vminsert"]
+    assert sorted(c["workload"]["name"] for c in ins) == [f"{HELM}-vminsert", zone]
+    for c in ins:  # each workload is right by itself
+        assert c["mixedSpellings"] == [] and c["sourceDrift"]["drift"] is False, c
+        assert all(p["status"] == "InSync" for p in c["pods"]), c
+    fqdn = [e for e in expected_nodes("helm", ns, 2, "vminsert")]
+    assert cl["spellingSplits"] == [
+        {"role": "vminsert", "node": f"{HELM}-vmstorage-{i}.{HELM}-vmstorage.{ns}:8400", "drift": True,
+         "workloads": [{"kind": "Deployment", "name": f"{HELM}-vminsert", "spellings": [fqdn[i]]},
+                       {"kind": "Deployment", "name": zone, "spellings": [short[i]]}]}
+        for i in range(2)]
+    for fmt in ("junit", "sarif"):
+        r = cp.vmsync("check", "-n", ns, "-o", fmt)
+        assert r.rc == 1 and zone in r.out, r
+
+    # fix: no spelling is rewritten (it would move series once); the plan says so, and nothing is touched.
+    r = cp.vmsync("fix", "-n", ns, "--dry-run=client")
+    assert r.rc == 1, r
+    assert (f"  refused: vminsert workloads spell 2 nodes differently ({HELM}-vmstorage-0.{HELM}-vmstorage.{ns}:8400: "
+            f"Deployment {HELM}-vminsert as {fqdn[0]}; Deployment {zone} as {short[0]}): fix does not rewrite "
+            "spellings") in r.out, r
+    before = cp.get("-n", ns, "deployment", zone)["metadata"]["generation"]
+    r = cp.vmsync("fix", "-n", ns, "-y")
+    assert r.rc == 1, r
+    assert "fix does not rewrite spellings" in r.err, r
+    assert cp.get("-n", ns, "deployment", zone)["metadata"]["generation"] == before
