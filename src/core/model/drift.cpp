@@ -226,9 +226,10 @@ std::vector<SpellingSplit> spelling_splits(const std::vector<ConsumerDrift> &con
     }
     std::vector<SpellingSplit> splits;
     for (auto &[identity, workloads] : by_node) {
-      const bool split = std::any_of(workloads.begin(), workloads.end(), [&](const WorkloadSpellings &w) {
-        return w.spellings != workloads.front().spellings;
-      });
+      // Not captured by a lambda: clang before 16 (the fuzz and clang-tidy builds) cannot capture a binding.
+      const auto &first = workloads.front().spellings;
+      const bool split = std::any_of(workloads.begin(), workloads.end(),
+                                     [&first](const WorkloadSpellings &w) { return w.spellings != first; });
       if (!split) continue;
       std::sort(workloads.begin(), workloads.end(), [](const WorkloadSpellings &a, const WorkloadSpellings &b) {
         if (a.workload.name != b.workload.name) return natural_less(a.workload.name, b.workload.name);
