@@ -120,15 +120,16 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
         throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (`vmsync check -f` without a name lists "
                                 "them)",
                                 name, check::inputs_text(o.files)));
-      throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (try -A, or `vmsync check` to list them)", name,
+      throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (try -A, or `vmsync check` to list them)",
+                              name,
                               o.all_namespaces ? "any namespace" : "namespace \"" + scope.namespace_ + "\""));
     }
   }
   // Manifests that hold objects but no cluster are most likely the wrong ones (a chart rendered with other values,
   // a wrong directory): a gate that reads them as "0 clusters, all in sync" would pass anything.
   if (!o.files.empty() && report.clusters.empty() && !o.allow_empty)
-    throw Error(fmt::format("no VictoriaMetrics cluster in {} (--allow-empty accepts that)",
-                            check::inputs_text(o.files)));
+    throw Error(
+        fmt::format("no VictoriaMetrics cluster in {} (--allow-empty accepts that)", check::inputs_text(o.files)));
 
   // Step 4: render (and push the metrics).
   if (!o.quiet) {

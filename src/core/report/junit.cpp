@@ -109,8 +109,11 @@ std::vector<Case> cluster_cases(const model::ClusterDrift &c) {
   // A split between vminsert workloads is no one workload's failure: a case of its own (vmselect's is no drift).
   for (const auto &split : c.spelling_splits) {
     if (split.role != model::Role::Insert) continue;
-    Case k{"vminsert spelling of " + split.identity, Outcome::Failure, "Drift",
-           fmt::format("{} vminsert workloads spell the node differently", split.workloads.size()), {}};
+    Case k{"vminsert spelling of " + split.identity,
+           Outcome::Failure,
+           "Drift",
+           fmt::format("{} vminsert workloads spell the node differently", split.workloads.size()),
+           {}};
     for (const auto &w : split.workloads)
       k.text +=
           fmt::format("{}/{} as {}\n", text::lower(w.workload.kind), w.workload.name, text::join(w.spellings));

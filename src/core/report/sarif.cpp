@@ -34,8 +34,8 @@ constexpr Rule kRules[] = {
      "The same vmstorage node is written differently across a consumer's pods and source."},
     {"check-error", "CheckError", "error", "A VictoriaMetrics cluster could not be checked."},
     {"spelling-split", "SpellingSplit", "error",
-     "Two vminsert workloads of a cluster write the same vmstorage node differently, so they route the same series "
-     "to different nodes (between vmselect workloads: a note, it changes no routing)."},
+     "Two vminsert workloads of a cluster write the same vmstorage node differently, so they route the same "
+     "series to different nodes (between vmselect workloads: a note, it changes no routing)."},
 };
 
 ojson location(const std::string &ns, const std::string &kind, const std::string &name) {
