@@ -64,7 +64,7 @@ TEST_CASE("gunzip and GunzipBuf: truncated, corrupt and non-gzip data are ParseE
 
   GunzipBuf buf(std::string_view(compressed).substr(0, compressed.size() / 3));
   std::istream in(&buf);
-  CHECK_THROWS_WITH_AS(static_cast<void>(json::parse(in)), doctest::Contains("ends early"), ParseError);
+  CHECK_THROWS_WITH_AS(json::parse(in).is_null(), doctest::Contains("ends early"), ParseError);
 }
 
 TEST_CASE("gunzip: a body that inflates past the bound is refused (a decompression bomb)") {
