@@ -30,6 +30,7 @@ struct CheckOptions {
   bool no_headers = false;
   bool quiet = false;
   bool exit_zero = false;
+  bool allow_empty = false; // -f: manifests with objects but no cluster are not an error
   std::vector<std::string> files;
   std::vector<std::string> relations;
   std::string timeout = "2m";
@@ -114,11 +115,21 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
     for (const auto &name : o.clusters) {
       bool found = std::any_of(report.clusters.begin(), report.clusters.end(),
                                [&](const model::ClusterDrift &c) { return c.name == name; });
-      if (!found)
-        throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (try -A, or `vmsync check` to list them)",
-                                name, o.all_namespaces ? "any namespace" : "namespace \"" + scope.namespace_ + "\""));
+      if (found) continue;
+      if (!o.files.empty())
+        throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (`vmsync check -f` without a name lists "
+                                "them)",
+                                name, check::inputs_text(o.files)));
+      throw Error(fmt::format("no VictoriaMetrics cluster \"{}\" in {} (try -A, or `vmsync check` to list them)",
+                              name,
+                              o.all_namespaces ? "any namespace" : "namespace \"" + scope.namespace_ + "\""));
     }
   }
+  // Manifests that hold objects but no cluster are most likely the wrong ones (a chart rendered with other values,
+  // a wrong directory): a gate that reads them as "0 clusters, all in sync" would pass anything.
+  if (!o.files.empty() && report.clusters.empty() && !o.allow_empty)
+    throw Error(
+        fmt::format("no VictoriaMetrics cluster in {} (--allow-empty accepts that)", check::inputs_text(o.files)));
 
   // Step 4: render (and push the metrics).
   if (!o.quiet) {
@@ -187,6 +198,9 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("--exit-zero", opts->exit_zero, "Exit 0 even when drift is found (for cron jobs); errors still exit 2");
   cmd->add_option("-f,--filename", opts->files,
                   "Check rendered manifests instead of the cluster: a file, a directory or - for stdin (repeatable)");
+  cmd->add_flag("--allow-empty", opts->allow_empty,
+                "With -f: manifests that hold no VictoriaMetrics cluster are not an error (exit 0 with 0 clusters); "
+                "input with no objects at all still is");
   cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
   cmd->add_option("--pushgateway", opts->pushgateway,
                   "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "

@@ -367,3 +367,213 @@ def test_every_report_on_the_planes_matches_the_schema(request, plane):
     assert r.rc in (0, 1, 2), r
     rep = r.report()
     assert rep["summary"]["clusters"] == len(rep["clusters"]), rep["summary"]
+
+
+# --- what -f reads: no objects, no cluster, objects read twice (issue 16, point 2) ---------------------------
+# These need no control plane: check -f never connects.
+
+HELM = "vm-victoria-metrics-cluster"
+
+
+def helm_manifests(ns="mon", storage=2, inserts=(("vminsert", None),), selects=(("vmselect", None),)):
+    """Helm chart output for release vm: vmstorage with `storage` replicas; per (suffix, spelling) one vminsert or
+    vmselect Deployment listing every node, spelled as the chart does (FQDN with a dot) unless `spelling` is a
+    format of (pod, service, ns) such as "{pod}.{svc}:{port}"."""
+    labels = lambda app: {"app": app, "app.kubernetes.io/instance": "vm",  # noqa: E731
+                          "app.kubernetes.io/name": "victoria-metrics-cluster"}
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
+           "metadata": {"name": f"{HELM}-vmstorage", "namespace": ns, "labels": labels("vmstorage")},
+           "spec": {"serviceName": f"{HELM}-vmstorage", "replicas": storage,
+                    "selector": {"matchLabels": labels("vmstorage")},
+                    "template": {"metadata": {"labels": labels("vmstorage")},
+                                 "spec": {"containers": [{"name": "vmstorage"}]}}}}
+    docs = [sts]
+    for app, port, workloads in (("vminsert", 8400, inserts), ("vmselect", 8401, selects)):
+        for name, spelling in workloads:
+            fmt = spelling or "{pod}.{svc}.{ns}.svc.cluster.local.:{port}"
+            args = [f"--storageNode=" + fmt.format(pod=f"{HELM}-vmstorage-{i}", svc=f"{HELM}-vmstorage", ns=ns,
+                                                   port=port) for i in range(storage)]
+            docs.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                         "metadata": {"name": f"{HELM}-{name}", "namespace": ns, "labels": labels(app)},
+                         "spec": {"replicas": 1, "selector": {"matchLabels": labels(app)},
+                                  "template": {"metadata": {"labels": labels(app)},
+                                               "spec": {"containers": [{"name": app, "args": args}]}}}})
+    return yaml.safe_dump_all(docs)
+
+
+@pytest.mark.parametrize("name,text", [
+    ("empty", ""),
+    ("comments-only", "# Error: INSTALLATION FAILED: template: ...\n---\n"),
+    ("no-kubernetes-object", "replicaCount: 3\nimage: {tag: v1.110.0}\n"),
+    ("empty-list", "apiVersion: v1\nkind: List\nitems: []\n"),
+])
+def test_offline_input_with_no_objects_is_an_error(tmp_path, name, text):
+    """A failed `helm template` in a pipeline leaves an empty file or stdin: never "0 clusters", exit 0."""
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(text)
+    r = run_vmsync("check", "-f", str(f))
+    assert r.rc == 2, r
+    assert r.out == "" and r.err == f"vmsync: error: no objects passed to check in {f}\n", r
+    r = run_vmsync("check", "-f", "-", input=text)
+    assert r.rc == 2 and r.err == "vmsync: error: no objects passed to check in <stdin>\n", r
+    # --allow-empty is about clusters, not about input: no objects stay an error.
+    r = run_vmsync("check", "-f", str(f), "-f", "-", "--allow-empty", input="")
+    assert r.rc == 2 and r.err == f"vmsync: error: no objects passed to check in {f}, <stdin>\n", r
+    # An empty directory, or one with no manifest in it, is no input either.
+    r = run_vmsync("check", "-f", str(tmp_path / "none"))
+    assert r.rc == 2, r
+    d = tmp_path / "rendered"
+    d.mkdir()
+    r = run_vmsync("check", "-f", str(d))
+    assert r.rc == 2 and r.err == f"vmsync: error: no objects passed to check in {d}\n", r
+
+
+def test_offline_objects_without_a_cluster(tmp_path):
+    f = tmp_path / "other.yaml"
+    f.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: grafana}\n---\n"
+                 "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: grafana}\n")
+    r = run_vmsync("check", "-f", str(f))
+    assert r.rc == 2, r
+    assert r.err == f"vmsync: error: no VictoriaMetrics cluster in {f} (--allow-empty accepts that)\n", r
+    for fmt in ("table", "json"):
+        r = run_vmsync("check", "-f", str(f), "--allow-empty", "-o", fmt)
+        assert r.rc == 0 and r.err == "", r
+    assert r.report()["clusters"] == [] and r.report()["summary"]["clusters"] == 0
+
+
+def test_offline_named_cluster_not_found(tmp_path):
+    f = tmp_path / "helm.yaml"
+    f.write_text(helm_manifests())
+    assert run_vmsync("check", "vm", "-f", str(f)).rc == 0  # (-f takes every value that follows it)
+    r = run_vmsync("check", "nope", "-f", str(f))
+    assert r.rc == 2, r
+    assert r.err == (f'vmsync: error: no VictoriaMetrics cluster "nope" in {f} (`vmsync check -f` without a name '
+                     "lists them)\n"), r
+    # --allow-empty does not make a named cluster optional.
+    assert run_vmsync("check", "nope", "--allow-empty", "-f", str(f)).rc == 2
+
+
+def test_offline_object_read_twice(tmp_path):
+    f = tmp_path / "helm.yaml"
+    f.write_text(helm_manifests(storage=3).replace("replicas: 3", "replicas: 4", 1))
+    once = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert once.rc == 1, once
+    assert len(once.report()["clusters"]) == 1
+    # The same file twice, and a directory holding a copy (plus the file itself): the same report.
+    copies = tmp_path / "copies"
+    (copies / "sub").mkdir(parents=True)
+    (copies / "sub" / "helm-copy.yaml").write_text(f.read_text())
+    for args in (["-f", str(f), "-f", str(f)], ["-f", str(tmp_path)], ["-f", str(copies), "-f", "-"]):
+        r = run_vmsync("check", *args, "-o", "json", input=f.read_text())
+        assert r.rc == 1, (args, r)
+        assert r.out == once.out, args
+    # Two different objects of one kind, namespace and name: which one is meant is not vmsync's to guess.
+    g = tmp_path / "other" / "helm-edited.yaml"
+    g.parent.mkdir()
+    g.write_text(f.read_text().replace("replicas: 4", "replicas: 5", 1))
+    r = run_vmsync("check", "-f", str(f), "-f", str(g))
+    assert r.rc == 2, r
+    assert r.err == (f"vmsync: error: StatefulSet mon/{HELM}-vmstorage is read twice with different content: "
+                     f"in {f} and in {g}\n"), r
+
+
+# --- spellings split between vminsert workloads (issue 16, point 3) ------------------------------------------
+
+SHORT = "{pod}.{svc}:{port}"
+
+
+def test_offline_spelling_split_between_vminsert_workloads(tmp_path):
+    """One vminsert per zone, both listing every node, one spelling them short: InSync before, Drift now."""
+    f = tmp_path / "zones.yaml"
+    f.write_text(helm_manifests(inserts=(("vminsert", None), ("vminsert-zone-b", SHORT))))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 1, r
+    (cl,) = r.report()["clusters"]
+    assert cl["status"] == "Drift"
+    for c in cl["consumers"]:
+        assert c["sourceDrift"]["drift"] is False and c["mixedSpellings"] == [], c
+    node = lambda i, port, spelling: spelling.format(  # noqa: E731
+        pod=f"{HELM}-vmstorage-{i}", svc=f"{HELM}-vmstorage", ns="mon", port=port)
+    fqdn = "{pod}.{svc}.{ns}.svc.cluster.local.:{port}"
+    assert cl["spellingSplits"] == [
+        {"role": "vminsert", "node": node(i, 8400, "{pod}.{svc}.{ns}:{port}"), "drift": True,
+         "workloads": [{"kind": "Deployment", "name": f"{HELM}-vminsert", "spellings": [node(i, 8400, fqdn)]},
+                       {"kind": "Deployment", "name": f"{HELM}-vminsert-zone-b",
+                        "spellings": [node(i, 8400, SHORT)]}]}
+        for i in range(2)]
+    table = run_vmsync("check", "-f", str(f))
+    assert table.rc == 1, table
+    assert (f"  vminsert workloads spell {node(0, 8400, '{pod}.{svc}.{ns}:{port}')} differently: "
+            f"deployment/{HELM}-vminsert as {node(0, 8400, fqdn)}; deployment/{HELM}-vminsert-zone-b as "
+            f"{node(0, 8400, SHORT)} (vminsert routes series by the exact string, so they write the same series to "
+            "different nodes)\n") in table.out, table
+    # The same spelling in both: in sync.
+    f.write_text(helm_manifests(inserts=(("vminsert", None), ("vminsert-zone-b", None))))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 0 and r.report()["clusters"][0]["spellingSplits"] == [], r
+
+
+def test_offline_spelling_split_between_vmselect_workloads_is_a_warning(tmp_path):
+    f = tmp_path / "zones.yaml"
+    f.write_text(helm_manifests(selects=(("vmselect", None), ("vmselect-zone-b", SHORT))))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 0, r
+    (cl,) = r.report()["clusters"]
+    assert cl["status"] == "InSync"
+    assert [(s["role"], s["drift"]) for s in cl["spellingSplits"]] == [("vmselect", False)] * 2
+    r = run_vmsync("check", "-f", str(f))
+    assert r.rc == 0 and "  warning: vmselect workloads spell " in r.out and "no drift" in r.out, r
+
+
+def test_spelling_split_between_vminsert_deployments_live(cp):
+    """A second vminsert Deployment (as for a second zone) with the chart's labels, listing the same nodes short:
+    the cluster is Drift and names each workload's spelling; fix plans no rewrite and says why."""
+    ns = cp.new_namespace("split")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    dep = cp.get("-n", ns, "deployment", f"{HELM}-vminsert")
+    zone = f"{HELM}-vminsert-zone-b"
+    meta = dep["metadata"]
+    dep["metadata"] = {"name": zone, "namespace": ns, "labels": meta["labels"]}
+    dep.pop("status", None)
+    # Its own selector (the chart's labels plus a zone), so the two Deployments never claim each other's pods.
+    dep["spec"]["selector"]["matchLabels"]["zone"] = "b"
+    dep["spec"]["template"]["metadata"].setdefault("labels", {})["zone"] = "b"
+    dep["spec"]["template"]["metadata"].pop("annotations", None)
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    short = [f"{HELM}-vmstorage-{i}.{HELM}-vmstorage:8400" for i in range(2)]
+    c["args"] = [a for a in c["args"] if not a.startswith("--storageNode")] + [f"--storageNode={s}" for s in short]
+    cp.kubectl("apply", "-f", "-", input=json.dumps(dep))
+    cp.wait_workload_ready(ns, "deployment", zone)
+
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1, r
+    (cl,) = rep["clusters"]
+    assert cl["status"] == "Drift"
+    ins = [c for c in cl["consumers"] if c["role"] == "vminsert"]
+    assert sorted(c["workload"]["name"] for c in ins) == [f"{HELM}-vminsert", zone]
+    for c in ins:  # each workload is right by itself
+        assert c["mixedSpellings"] == [] and c["sourceDrift"]["drift"] is False, c
+        assert all(p["status"] == "InSync" for p in c["pods"]), c
+    fqdn = [e for e in expected_nodes("helm", ns, 2, "vminsert")]
+    assert cl["spellingSplits"] == [
+        {"role": "vminsert", "node": f"{HELM}-vmstorage-{i}.{HELM}-vmstorage.{ns}:8400", "drift": True,
+         "workloads": [{"kind": "Deployment", "name": f"{HELM}-vminsert", "spellings": [fqdn[i]]},
+                       {"kind": "Deployment", "name": zone, "spellings": [short[i]]}]}
+        for i in range(2)]
+    for fmt in ("junit", "sarif"):
+        r = cp.vmsync("check", "-n", ns, "-o", fmt)
+        assert r.rc == 1 and zone in r.out, r
+
+    # fix: no spelling is rewritten (it would move series once); the plan says so, and nothing is touched.
+    r = cp.vmsync("fix", "-n", ns, "--dry-run=client")
+    assert r.rc == 1, r
+    assert (f"  refused: vminsert workloads spell 2 nodes differently ({HELM}-vmstorage-0.{HELM}-vmstorage.{ns}:8400: "
+            f"Deployment {HELM}-vminsert as {fqdn[0]}; Deployment {zone} as {short[0]}): fix does not rewrite "
+            "spellings") in r.out, r
+    before = cp.get("-n", ns, "deployment", zone)["metadata"]["generation"]
+    r = cp.vmsync("fix", "-n", ns, "-y")
+    assert r.rc == 1, r
+    assert "fix does not rewrite spellings" in r.err, r
+    assert cp.get("-n", ns, "deployment", zone)["metadata"]["generation"] == before

@@ -111,7 +111,9 @@ def test_push_replaces_the_group(gateway):
     assert run_vmsync("check", "-f", HELM_SCALED, "-n", "mon", "-q", "--pushgateway", gateway).rc == 1
     assert series(scrape(gateway), "vmsync_cluster_status", cluster="vm")
     empty = tempfile.mkdtemp(prefix="vmsync-empty-")
-    r = run_vmsync("check", "-f", empty, "--pushgateway", gateway)
+    with open(os.path.join(empty, "other.yaml"), "w") as f:  # objects, but no VictoriaMetrics cluster
+        f.write("apiVersion: v1\nkind: Service\nmetadata: {name: grafana}\n")
+    r = run_vmsync("check", "-f", empty, "--allow-empty", "--pushgateway", gateway)
     assert r.rc == 0, r
     s = scrape(gateway)
     assert series(s, "vmsync_cluster_status") == {}, "series of a cluster that is gone must go with the next push"

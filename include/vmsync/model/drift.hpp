@@ -24,6 +24,7 @@ struct ObjectRef {
   std::string kind;
   std::string name;
   std::string namespace_; // may be empty where implied
+  friend bool operator==(const ObjectRef &, const ObjectRef &) = default;
 };
 
 struct StorageHealth {
@@ -95,7 +96,26 @@ struct ConsumerDrift {
   std::vector<std::string> empty_entries;  // descriptions of empty entries
   bool mixed_spellings = false;            // pods of this role spell the same nodes differently
   std::vector<SpellingVariants> spelling_variants; // the nodes concerned (non-empty iff mixed_spellings)
+  // Every node the source and the pods' lists name, with each spelling they use (one or more; spelling_variants
+  // is the part with more than one), sorted by identity: what spelling_splits compares across workloads.
+  std::vector<SpellingVariants> node_spellings;
   std::vector<PodDrift> pods;
+};
+
+// One node that the consumer workloads of one role spell differently from each other, e.g. one vminsert
+// Deployment per zone, one with "vmstorage-0.vmstorage:8400" and one with the FQDN. vminsert routes series by
+// rendezvous hashing over each address string, so two vminsert workloads that spell a node differently send the
+// same series to different nodes: Drift. vmselect queries every node whatever it is called: a warning only.
+struct WorkloadSpellings {
+  ObjectRef workload;
+  std::vector<std::string> spellings; // as this workload's source and pods write the node, sorted
+  friend bool operator==(const WorkloadSpellings &, const WorkloadSpellings &) = default;
+};
+struct SpellingSplit {
+  Role role = Role::Insert;
+  std::string identity;                    // the node (see Address::identity)
+  std::vector<WorkloadSpellings> workloads; // every workload of the role that names the node, by kind and name
+  friend bool operator==(const SpellingSplit &, const SpellingSplit &) = default;
 };
 
 struct ClusterDrift {
@@ -105,6 +125,7 @@ struct ClusterDrift {
   ClusterStatus status = ClusterStatus::Unknown;
   StorageHealth storage;
   std::vector<ConsumerDrift> consumers;
+  std::vector<SpellingSplit> spelling_splits; // see spelling_splits()
   std::vector<std::string> errors;   // for status Error
   std::vector<std::string> warnings; // e.g. storage not all ready
 };
@@ -131,8 +152,14 @@ struct DriftReport {
 // (the expected list is ours, not VictoriaMetrics', so it does not count).
 ConsumerDrift compute_consumer(const ConsumerInput &in);
 
+// The nodes that the consumers of one role spell differently from each other (by role, then node identity): a
+// node is split when two workloads of the role name it with different sets of spellings. One workload whose own
+// source and pods disagree is mixed_spellings, not a split.
+std::vector<SpellingSplit> spelling_splits(const std::vector<ConsumerDrift> &consumers);
+
 // Status of a cluster: Error when it has errors; Drift when any consumer has a Stale pod, source drift or mixed
-// spellings; Unknown when any pod is Unknown; InSync otherwise (Discovery pods never drift).
+// spellings, or a vminsert spelling split; Unknown when any pod is Unknown; InSync otherwise (Discovery pods never
+// drift, nor do vmselect splits).
 ClusterStatus cluster_status(const ClusterDrift &c);
 // Counts clusters by their `status` field (set it with cluster_status first) and pods by status.
 Summary summarize(const std::vector<ClusterDrift> &clusters);

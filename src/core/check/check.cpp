@@ -73,6 +73,7 @@ model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *
         }
         cd.consumers.push_back(model::compute_consumer(in));
       }
+      cd.spelling_splits = model::spelling_splits(cd.consumers);
       cd.status = model::cluster_status(cd);
       report.clusters.push_back(std::move(cd));
       spec = {}; // what was read of one cluster goes as it is done

@@ -742,6 +742,31 @@ std::optional<std::string> plan_restart(Context &ctx, const Work &w, bool templa
   return std::nullopt;
 }
 
+// vminsert workloads that spell a node differently are drift (check), but not one fix repairs on its own: each
+// workload routes by its own strings, so whichever spelling wins, the series of the workloads that change move to
+// other nodes once. The plan says so and leaves the spellings alone.
+void spelling_split_refusals(const std::vector<Work> &works, ClusterPlan &plan) {
+  std::vector<model::ConsumerDrift> spellings(works.size());
+  for (std::size_t i = 0; i < works.size(); ++i) {
+    spellings[i].role = works[i].drift.role;
+    spellings[i].workload = works[i].drift.workload;
+    spellings[i].node_spellings = works[i].drift.node_spellings;
+  }
+  std::vector<model::SpellingSplit> splits;
+  for (auto &split : model::spelling_splits(spellings))
+    if (split.role == model::Role::Insert) splits.push_back(std::move(split));
+  if (splits.empty()) return;
+  std::vector<std::string> each;
+  for (const auto &w : splits.front().workloads)
+    each.push_back(fmt::format("{} {} as {}", w.workload.kind, w.workload.name, join(w.spellings, ", ")));
+  plan.refusals.push_back(fmt::format(
+      "vminsert workloads spell {} differently ({}{}): fix does not rewrite spellings, because a change of "
+      "spelling moves series between vmstorage nodes once; write one spelling in every vminsert workload when that "
+      "move is acceptable",
+      splits.size() == 1 ? splits.front().identity : fmt::format("{} nodes", splits.size()),
+      splits.size() == 1 ? "" : splits.front().identity + ": ", join(each, "; ")));
+}
+
 ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &inv, const FixOptions &opt,
                          const std::vector<json> &opsrequests) {
   ClusterPlan plan;
@@ -755,6 +780,7 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
 
   std::vector<Work> works;
   for (const auto &cons : c.consumers) works.push_back(analyse(cons, c, inv));
+  spelling_split_refusals(works, plan);
   if (std::none_of(works.begin(), works.end(), [](const Work &w) { return w.needs_action(); })) return plan;
   plan.warnings = c.warnings;
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -197,16 +198,49 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
   }
 
   natural_sort_unique(out.duplicates);
+  out.node_spellings.reserve(spellings.size());
   for (auto &[identity, set] : spellings) {
-    if (set.size() > 1) {
-      SpellingVariants v{identity, {set.begin(), set.end()}};
-      natural_sort_unique(v.spellings);
-      out.spelling_variants.push_back(std::move(v));
-    }
+    SpellingVariants v{identity, {set.begin(), set.end()}};
+    natural_sort_unique(v.spellings);
+    if (v.spellings.size() > 1) out.spelling_variants.push_back(v);
+    out.node_spellings.push_back(std::move(v));
   }
-  std::sort(out.spelling_variants.begin(), out.spelling_variants.end(),
-            [](const SpellingVariants &a, const SpellingVariants &b) { return natural_less(a.identity, b.identity); });
+  auto by_identity = [](const SpellingVariants &a, const SpellingVariants &b) {
+    return natural_less(a.identity, b.identity);
+  };
+  std::sort(out.spelling_variants.begin(), out.spelling_variants.end(), by_identity);
+  std::sort(out.node_spellings.begin(), out.node_spellings.end(), by_identity);
   out.mixed_spellings = !out.spelling_variants.empty();
+  return out;
+}
+
+std::vector<SpellingSplit> spelling_splits(const std::vector<ConsumerDrift> &consumers) {
+  std::vector<SpellingSplit> out;
+  for (const Role role : {Role::Insert, Role::Select}) {
+    // Node identity -> the workloads of this role naming it, each with its spellings.
+    std::map<std::string, std::vector<WorkloadSpellings>> by_node;
+    for (const auto &c : consumers) {
+      if (c.role != role) continue;
+      for (const auto &v : c.node_spellings)
+        by_node[v.identity].push_back({c.workload, v.spellings});
+    }
+    std::vector<SpellingSplit> splits;
+    for (auto &[identity, workloads] : by_node) {
+      // Not captured by a lambda: clang before 16 (the fuzz and clang-tidy builds) cannot capture a binding.
+      const auto &first = workloads.front().spellings;
+      const bool split = std::any_of(workloads.begin(), workloads.end(),
+                                     [&first](const WorkloadSpellings &w) { return w.spellings != first; });
+      if (!split) continue;
+      std::sort(workloads.begin(), workloads.end(), [](const WorkloadSpellings &a, const WorkloadSpellings &b) {
+        if (a.workload.name != b.workload.name) return natural_less(a.workload.name, b.workload.name);
+        return a.workload.kind < b.workload.kind;
+      });
+      splits.push_back({role, identity, std::move(workloads)});
+    }
+    std::sort(splits.begin(), splits.end(),
+              [](const SpellingSplit &a, const SpellingSplit &b) { return natural_less(a.identity, b.identity); });
+    std::move(splits.begin(), splits.end(), std::back_inserter(out));
+  }
   return out;
 }
 
@@ -214,6 +248,9 @@ ClusterStatus cluster_status(const ClusterDrift &c) {
   if (!c.errors.empty())
     return ClusterStatus::Error;
   bool unknown = false;
+  for (const auto &split : c.spelling_splits)
+    if (split.role == Role::Insert)
+      return ClusterStatus::Drift;
   for (const auto &consumer : c.consumers) {
     if (consumer.source_drift || consumer.mixed_spellings)
       return ClusterStatus::Drift;

@@ -66,10 +66,24 @@ ojson consumer_json(const model::ConsumerDrift &c) {
   };
 }
 
+ojson split_json(const model::SpellingSplit &s) {
+  ojson workloads = ojson::array();
+  for (const auto &w : s.workloads)
+    workloads.push_back(
+        ojson{{"kind", w.workload.kind}, {"name", w.workload.name}, {"spellings", strings(w.spellings)}});
+  return ojson{{"role", model::to_string(s.role)},
+               {"node", s.identity},
+               {"drift", s.role == model::Role::Insert},
+               {"workloads", workloads}};
+}
+
 ojson cluster_json(const model::ClusterDrift &c) {
   ojson consumers = ojson::array();
   for (const auto &consumer : c.consumers)
     consumers.push_back(consumer_json(consumer));
+  ojson splits = ojson::array();
+  for (const auto &s : c.spelling_splits)
+    splits.push_back(split_json(s));
   return ojson{{"namespace", c.namespace_},
                {"name", c.name},
                {"layout", model::to_string(c.layout)},
@@ -82,6 +96,7 @@ ojson cluster_json(const model::ClusterDrift &c) {
                       {"readyReplicas", c.storage.ready_pods},
                       {"nodes", strings(c.storage.nodes)}}},
                {"consumers", consumers},
+               {"spellingSplits", splits},
                {"errors", strings(c.errors)},
                {"warnings", strings(c.warnings)}};
 }

@@ -106,6 +106,19 @@ std::vector<Case> cluster_cases(const model::ClusterDrift &c) {
   std::vector<Case> cases;
   for (const auto &consumer : c.consumers)
     cases.push_back(consumer_case(consumer));
+  // A split between vminsert workloads is no one workload's failure: a case of its own (vmselect's is no drift).
+  for (const auto &split : c.spelling_splits) {
+    if (split.role != model::Role::Insert) continue;
+    Case k{"vminsert spelling of " + split.identity,
+           Outcome::Failure,
+           "Drift",
+           fmt::format("{} vminsert workloads spell the node differently", split.workloads.size()),
+           {}};
+    for (const auto &w : split.workloads)
+      k.text +=
+          fmt::format("{}/{} as {}\n", text::lower(w.workload.kind), w.workload.name, text::join(w.spellings));
+    cases.push_back(std::move(k));
+  }
   if (!c.errors.empty()) {
     Case k{"check", Outcome::Failure, "Error", c.errors.front(), {}};
     for (const auto &e : c.errors)

@@ -33,6 +33,9 @@ constexpr Rule kRules[] = {
     {"mixed-spellings", "MixedSpellings", "warning",
      "The same vmstorage node is written differently across a consumer's pods and source."},
     {"check-error", "CheckError", "error", "A VictoriaMetrics cluster could not be checked."},
+    {"spelling-split", "SpellingSplit", "error",
+     "Two vminsert workloads of a cluster write the same vmstorage node differently, so they route the same "
+     "series to different nodes (between vmselect workloads: a note, it changes no routing)."},
 };
 
 ojson location(const std::string &ns, const std::string &kind, const std::string &name) {
@@ -106,6 +109,20 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
                                                p.evidence.empty() ? "" : " (" + text::join(p.evidence) + ")"),
                                    location(c.namespace_, "Pod", p.name), c));
       }
+    }
+    for (const auto &split : c.spelling_splits) {
+      std::vector<std::string> each;
+      for (const auto &w : split.workloads)
+        each.push_back(
+            fmt::format("{}/{} as {}", text::lower(w.workload.kind), w.workload.name, text::join(w.spellings)));
+      auto res = result("spelling-split",
+                        fmt::format("{} workloads spell {} differently: {}", model::to_string(split.role),
+                                    split.identity, text::join(each)),
+                        ojson::array(), c);
+      for (const auto &w : split.workloads)
+        res["locations"].push_back(location(c.namespace_, w.workload.kind, w.workload.name)[0]);
+      if (split.role == model::Role::Select) res["level"] = "note";
+      results.push_back(std::move(res));
     }
   }
   return ojson{

@@ -238,6 +238,18 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
     for (const auto &v : consumer.spelling_variants)
       notes.push_back(fmt::format("{}: mixed spellings of {}: {}", who, v.identity, join(v.spellings, ", ")));
   }
+  for (const auto &split : c.spelling_splits) {
+    std::vector<std::string> each;
+    for (const auto &w : split.workloads)
+      each.push_back(fmt::format("{} as {}", ref(w.workload), join(w.spellings, ", ")));
+    const bool insert = split.role == model::Role::Insert;
+    notes.push_back(
+        fmt::format("{}{} workloads spell {} differently: {} ({})",
+                    insert ? "" : "warning: ", model::to_string(split.role), split.identity, join(each, "; "),
+                    insert ? "vminsert routes series by the exact string, so they write the same series "
+                             "to different nodes"
+                           : "vmselect queries every node whatever its spelling: no drift"));
+  }
   return notes;
 }
 

@@ -326,6 +326,35 @@ TEST_CASE("helm, nothing to do: no steps, no refusals, no warnings") {
   CHECK(plan.step_count() == 0);
 }
 
+TEST_CASE("two vminsert Deployments spelling the nodes differently: the plan refuses to rewrite spellings") {
+  auto inv = helm(2, 2);
+  json container = helm_container("vminsert", 2, 8400);
+  for (std::size_t i = 0; i < 2; ++i) // the same pods, through the Service in the namespace form
+    container["args"][i] = fmt::format("--storageNode={}-{}.{}.mon:8400", kHelmSts, i, kHelmSts);
+  auto d = deployment("mon", "vm-victoria-metrics-cluster-vminsert-zone-b", 1, helm_labels("vminsert"), container);
+  inv.deployments.push_back(d);
+  add_deployment_pods(inv, d, 1);
+  const auto c = only(make_plan(inv, scope(), {}));
+  CHECK(c.steps.empty());
+  REQUIRE(c.refusals.size() == 1);
+  CHECK(c.refusals[0] ==
+        fmt::format("vminsert workloads spell 2 nodes differently ({}-0.{}.mon:8400: Deployment "
+                    "vm-victoria-metrics-cluster-vminsert as {}; Deployment vm-victoria-metrics-cluster-vminsert-zone-b "
+                    "as {}-0.{}.mon:8400): fix does not rewrite spellings, because a change of spelling moves series "
+                    "between vmstorage nodes once; write one spelling in every vminsert workload when that move is "
+                    "acceptable",
+                    kHelmSts, kHelmSts, helm_node(0, 8400), kHelmSts, kHelmSts));
+  CHECK_FALSE(c.nothing_to_do());
+
+  // The same spellings in both: nothing to do.
+  inv = helm(2, 2);
+  d = deployment("mon", "vm-victoria-metrics-cluster-vminsert-zone-b", 1, helm_labels("vminsert"),
+                 helm_container("vminsert", 2, 8400));
+  inv.deployments.push_back(d);
+  add_deployment_pods(inv, d, 1);
+  CHECK(only(make_plan(inv, scope(), {})).nothing_to_do());
+}
+
 TEST_CASE("helm scale-up: vmselect's template first, then vminsert's, each with canary and rollout waits") {
   auto inv = helm(3, 2);
   const auto c = only(make_plan(inv, scope(), {}));

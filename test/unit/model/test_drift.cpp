@@ -413,3 +413,101 @@ TEST_CASE("compute_consumer: pods of one list are compared once, but each is rep
   }
   CHECK(d.empty_entries == List{"pod vminsert-a entry 2 of 2 is empty", "pod vminsert-b entry 2 of 2 is empty"});
 }
+
+namespace {
+
+// A vminsert (or vmselect) Deployment whose source and pods all list `running`.
+ConsumerDrift computed(Role role, const std::string &name, const List &expected, const List &running) {
+  auto in = consumer(expected);
+  in.role = role;
+  in.workload = {"Deployment", name, "mon"};
+  in.source.entries = running;
+  in.pods = {pod(name + "-0", running)};
+  return compute_consumer(in);
+}
+
+const List kShort{"vmstorage-0.vmstorage:8400", "vmstorage-1.vmstorage:8400"};
+const List kFqdn{"vmstorage-0.vmstorage.mon.svc.cluster.local:8400", "vmstorage-1.vmstorage.mon.svc.cluster.local:8400"};
+
+} // namespace
+
+TEST_CASE("compute_consumer: node_spellings holds every node with each spelling, mixed or not") {
+  auto in = consumer(kShort);
+  in.source.entries = kShort;
+  in.pods = {pod("a", List{kShort[0], kFqdn[1]})};
+  const auto d = compute_consumer(in);
+  CHECK(d.node_spellings == std::vector<SpellingVariants>{{"vmstorage-0.vmstorage.mon:8400", {kShort[0]}},
+                                                          {"vmstorage-1.vmstorage.mon:8400", {kFqdn[1], kShort[1]}}});
+  CHECK(d.spelling_variants == std::vector<SpellingVariants>{{"vmstorage-1.vmstorage.mon:8400", {kFqdn[1], kShort[1]}}});
+}
+
+TEST_CASE("spelling_splits: two vminsert workloads, one short and one FQDN, split every node") {
+  const auto a = computed(Role::Insert, "vminsert-zone-a", kShort, kShort);
+  const auto b = computed(Role::Insert, "vminsert-zone-b", kShort, kFqdn);
+  // Each workload is consistent in itself: no mixed spellings, no stale pod.
+  CHECK_FALSE(a.mixed_spellings);
+  CHECK_FALSE(b.mixed_spellings);
+  CHECK(b.pods[0].status == PodStatus::InSync);
+  const auto splits = spelling_splits({b, a});
+  REQUIRE(splits.size() == 2);
+  CHECK(splits[0] == SpellingSplit{Role::Insert,
+                                   "vmstorage-0.vmstorage.mon:8400",
+                                   {{{"Deployment", "vminsert-zone-a", "mon"}, {kShort[0]}},
+                                    {{"Deployment", "vminsert-zone-b", "mon"}, {kFqdn[0]}}}});
+  CHECK(splits[1].identity == "vmstorage-1.vmstorage.mon:8400");
+
+  ClusterDrift c;
+  c.consumers = {a, b};
+  CHECK(cluster_status(c) == ClusterStatus::InSync); // splits are computed by the caller
+  c.spelling_splits = splits;
+  CHECK(cluster_status(c) == ClusterStatus::Drift);
+}
+
+TEST_CASE("spelling_splits: equal spellings, other roles and one-workload mixes are no split") {
+  const auto a = computed(Role::Insert, "vminsert-a", kShort, kShort);
+  const auto b = computed(Role::Insert, "vminsert-b", kShort, kShort);
+  CHECK(spelling_splits({a, b}).empty());
+  // vminsert and vmselect spell differently: they are different roles (and ports), never compared.
+  const auto s = computed(Role::Select, "vmselect", kShort, kFqdn);
+  CHECK(spelling_splits({a, s}).empty());
+  // One workload alone, mixed in itself: that is mixed_spellings, not a split.
+  auto in = consumer(kShort);
+  in.source.entries = kShort;
+  in.pods = {pod("x", kFqdn)};
+  const auto mixed = compute_consumer(in);
+  CHECK(mixed.mixed_spellings);
+  CHECK(spelling_splits({mixed}).empty());
+  // Two workloads both mixed the same way spell the node alike.
+  auto mixed2 = mixed;
+  mixed2.workload.name = "vminsert-2";
+  CHECK(spelling_splits({mixed, mixed2}).empty());
+  // A node one workload names and the other does not is membership drift, not a split.
+  const auto one = computed(Role::Insert, "vminsert-c", kShort, List{kShort[0]});
+  CHECK(spelling_splits({a, one}).empty());
+}
+
+TEST_CASE("spelling_splits: vmselect splits are reported but are no drift") {
+  const auto a = computed(Role::Select, "vmselect-a", kShort, kShort);
+  const auto b = computed(Role::Select, "vmselect-b", kShort, List{kShort[0], kFqdn[1]});
+  ClusterDrift c;
+  c.consumers = {a, b};
+  c.spelling_splits = spelling_splits(c.consumers);
+  REQUIRE(c.spelling_splits.size() == 1);
+  CHECK(c.spelling_splits[0].role == Role::Select);
+  CHECK(c.spelling_splits[0].identity == "vmstorage-1.vmstorage.mon:8400");
+  CHECK(cluster_status(c) == ClusterStatus::InSync);
+}
+
+TEST_CASE("spelling_splits: vminsert first, then vmselect; workloads by name") {
+  const auto i1 = computed(Role::Insert, "vminsert-10", kShort, kShort);
+  const auto i2 = computed(Role::Insert, "vminsert-2", kShort, kFqdn);
+  const auto s1 = computed(Role::Select, "vmselect-a", kShort, kShort);
+  const auto s2 = computed(Role::Select, "vmselect-b", kShort, kFqdn);
+  const auto splits = spelling_splits({s2, i1, s1, i2});
+  REQUIRE(splits.size() == 4);
+  CHECK(splits[0].role == Role::Insert);
+  CHECK(splits[1].role == Role::Insert);
+  CHECK(splits[2].role == Role::Select);
+  CHECK(splits[0].workloads[0].workload.name == "vminsert-2");
+  CHECK(splits[0].workloads[1].workload.name == "vminsert-10");
+}

@@ -90,3 +90,36 @@ TEST_CASE("render_junit: control characters XML cannot carry are dropped, markup
   CHECK(out.find("message=\"bad[31m byte\"") != std::string::npos);
   CHECK(out.find('\x1b') == std::string::npos);
 }
+
+TEST_CASE("render_junit: a vminsert spelling split is a failed case of its own; a vmselect split is none") {
+  model::ClusterDrift c;
+  c.namespace_ = "mon";
+  c.name = "vm";
+  c.status = model::ClusterStatus::Drift;
+  c.spelling_splits = {
+      {model::Role::Insert,
+       "vmstorage-0.vmstorage.mon:8400",
+       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
+        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
+      {model::Role::Select,
+       "vmstorage-0.vmstorage.mon:8401",
+       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
+        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
+  for (const char *name : {"vminsert-a", "vminsert-b"}) { // each in sync by itself
+    model::ConsumerDrift d;
+    d.workload = {"Deployment", name, "mon"};
+    c.consumers.push_back(d);
+  }
+  model::DriftReport r;
+  r.clusters = {c};
+  r.summary = model::summarize(r.clusters);
+  const auto out = junit(r);
+  CHECK(out.find("tests=\"3\" failures=\"1\"") != std::string::npos);
+  CHECK(out.find("<testcase classname=\"mon.vm\" name=\"vminsert spelling of vmstorage-0.vmstorage.mon:8400\">") !=
+        std::string::npos);
+  CHECK(out.find("<failure type=\"Drift\" message=\"2 vminsert workloads spell the node differently\">") !=
+        std::string::npos);
+  CHECK(out.find("deployment/vminsert-a as vmstorage-0.vmstorage:8400\n"
+                 "deployment/vminsert-b as vmstorage-0.vmstorage.mon.svc.cluster.local:8400\n") != std::string::npos);
+  CHECK(out.find("vmselect") == std::string::npos);
+}

@@ -50,6 +50,29 @@ model::DriftReport small_report() {
   return r;
 }
 
+// Two vminsert Deployments (one per zone) in sync each, but spelling node 0 differently; two vmselect ones too.
+model::DriftReport split_report() {
+  model::ClusterDrift c;
+  c.namespace_ = "mon";
+  c.name = "vm";
+  c.layout = model::Layout::Helm;
+  c.storage = {{"StatefulSet", "vmstorage", "mon"}, 1, 1, 1, {"vmstorage-0"}};
+  c.spelling_splits = {
+      {model::Role::Insert,
+       "vmstorage-0.vmstorage.mon:8400",
+       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
+        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
+      {model::Role::Select,
+       "vmstorage-0.vmstorage.mon:8401",
+       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
+        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
+  c.status = model::cluster_status(c);
+  model::DriftReport r;
+  r.clusters = {c};
+  r.summary = model::summarize(r.clusters);
+  return r;
+}
+
 std::string rendered(const model::DriftReport &r, RenderOptions o) {
   std::ostringstream out;
   render(r, o, out);
@@ -145,6 +168,7 @@ const char *const kSmallJson = R"j({
           ]
         }
       ],
+      "spellingSplits": [],
       "errors": [],
       "warnings": []
     }
@@ -382,7 +406,7 @@ TEST_CASE("render json: output validates against docs/report-schema.json") {
   o.format = Format::Json;
   std::vector<std::string> files;
   int i = 0;
-  for (const auto &r : {test::sample_report(), small_report(), model::DriftReport{}}) {
+  for (const auto &r : {test::sample_report(), small_report(), split_report(), model::DriftReport{}}) {
     files.push_back((dir / ("report-" + std::to_string(i++) + ".json")).string());
     std::ofstream(files.back()) << rendered(r, o);
   }
@@ -418,4 +442,31 @@ TEST_CASE("render table: addresses of the cluster's own namespace read as pod an
   pod.missing = {"vmstorage-1.vmstorage.mon.svc:8401", "vmstorage-1.mon:8401"};
   text = rendered(r, table());
   CHECK(text.find("   vmstorage-1.vmstorage.mon.svc:8401,vmstorage-1.mon:8401   ") != std::string::npos);
+}
+
+TEST_CASE("render table: a spelling split names each workload with its spelling; vmselect's is a warning") {
+  CHECK(rendered(split_report(), table()) ==
+        "mon/vm   helm   Drift   storage statefulset/vmstorage ready 1/1\n"
+        "  vminsert workloads spell vmstorage-0.vmstorage.mon:8400 differently: deployment/vminsert-a as "
+        "vmstorage-0.vmstorage:8400; deployment/vminsert-b as vmstorage-0.vmstorage.mon.svc.cluster.local:8400 "
+        "(vminsert routes series by the exact string, so they write the same series to different nodes)\n"
+        "  warning: vmselect workloads spell vmstorage-0.vmstorage.mon:8401 differently: deployment/vmselect-a as "
+        "vmstorage-0.vmstorage:8401; deployment/vmselect-b as vmstorage-0.vmstorage.mon:8401 (vmselect queries "
+        "every node whatever its spelling: no drift)\n"
+        "\n"
+        "1 cluster: 0 in sync, 1 drifted; 0 of 0 pods stale\n");
+}
+
+TEST_CASE("render json: spellingSplits, drift for vminsert only") {
+  RenderOptions o;
+  o.format = Format::Json;
+  const auto j = nlohmann::json::parse(rendered(split_report(), o));
+  CHECK(j["clusters"][0]["status"] == "Drift");
+  CHECK(j["clusters"][0]["spellingSplits"] == nlohmann::json::parse(R"j([
+    {"role": "vminsert", "node": "vmstorage-0.vmstorage.mon:8400", "drift": true, "workloads": [
+      {"kind": "Deployment", "name": "vminsert-a", "spellings": ["vmstorage-0.vmstorage:8400"]},
+      {"kind": "Deployment", "name": "vminsert-b", "spellings": ["vmstorage-0.vmstorage.mon.svc.cluster.local:8400"]}]},
+    {"role": "vmselect", "node": "vmstorage-0.vmstorage.mon:8401", "drift": false, "workloads": [
+      {"kind": "Deployment", "name": "vmselect-a", "spellings": ["vmstorage-0.vmstorage:8401"]},
+      {"kind": "Deployment", "name": "vmselect-b", "spellings": ["vmstorage-0.vmstorage.mon:8401"]}]}])j"));
 }

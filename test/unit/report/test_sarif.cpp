@@ -70,6 +70,16 @@ TEST_CASE("to_sarif: one result per finding, rules indexed, logical locations") 
               "defaultConfiguration": {
                 "level": "error"
               }
+            },
+            {
+              "id": "spelling-split",
+              "name": "SpellingSplit",
+              "shortDescription": {
+                "text": "Two vminsert workloads of a cluster write the same vmstorage node differently, so they route the same series to different nodes (between vmselect workloads: a note, it changes no routing)."
+              },
+              "defaultConfiguration": {
+                "level": "error"
+              }
             }
           ]
         }
@@ -217,4 +227,34 @@ TEST_CASE("to_sarif: one result per finding, rules indexed, logical locations") 
     }
   ]
 })x");
+}
+
+TEST_CASE("to_sarif: a spelling split is one result located at every workload; vmselect's is a note") {
+  model::ClusterDrift c;
+  c.namespace_ = "mon";
+  c.name = "vm";
+  c.status = model::ClusterStatus::Drift;
+  c.spelling_splits = {
+      {model::Role::Insert,
+       "vmstorage-0.vmstorage.mon:8400",
+       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
+        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
+      {model::Role::Select,
+       "vmstorage-0.vmstorage.mon:8401",
+       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
+        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
+  model::DriftReport r;
+  r.clusters = {c};
+  const auto s = report::to_sarif(r);
+  const auto &results = s["runs"][0]["results"];
+  REQUIRE(results.size() == 2);
+  CHECK(results[0]["ruleId"] == "spelling-split");
+  CHECK(results[0]["ruleIndex"] == 5);
+  CHECK(results[0]["level"] == "error");
+  CHECK(results[0]["message"]["text"] ==
+        "vminsert workloads spell vmstorage-0.vmstorage.mon:8400 differently: deployment/vminsert-a as "
+        "vmstorage-0.vmstorage:8400, deployment/vminsert-b as vmstorage-0.vmstorage.mon.svc.cluster.local:8400");
+  REQUIRE(results[0]["locations"].size() == 2);
+  CHECK(results[0]["locations"][1]["logicalLocations"][0]["fullyQualifiedName"] == "mon/deployment/vminsert-b");
+  CHECK(results[1]["level"] == "note");
 }
