@@ -78,4 +78,24 @@ inline model::DriftReport sample_report() {
   return r;
 }
 
+// One node spelled two ways by two vminsert Deployments (Drift: they route series differently) and by two vmselect
+// Deployments (a note only), with no consumers yet: each test adds what it renders.
+inline model::ClusterDrift spelling_split_cluster() {
+  using namespace model;
+  ClusterDrift c;
+  c.namespace_ = "mon";
+  c.name = "vm";
+  c.status = ClusterStatus::Drift;
+  c.spelling_splits = {
+      {Role::Insert,
+       "vmstorage-0.vmstorage.mon:8400",
+       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
+        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
+      {Role::Select,
+       "vmstorage-0.vmstorage.mon:8401",
+       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
+        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
+  return c;
+}
+
 } // namespace vmsync::test

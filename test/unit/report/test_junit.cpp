@@ -1,6 +1,7 @@
 #include "vmsync/report/junit.hpp"
 
 #include "ci_sample.hpp"
+#include "sample_report.hpp"
 
 #include <doctest/doctest.h>
 
@@ -92,19 +93,7 @@ TEST_CASE("render_junit: control characters XML cannot carry are dropped, markup
 }
 
 TEST_CASE("render_junit: a vminsert spelling split is a failed case of its own; a vmselect split is none") {
-  model::ClusterDrift c;
-  c.namespace_ = "mon";
-  c.name = "vm";
-  c.status = model::ClusterStatus::Drift;
-  c.spelling_splits = {
-      {model::Role::Insert,
-       "vmstorage-0.vmstorage.mon:8400",
-       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
-        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
-      {model::Role::Select,
-       "vmstorage-0.vmstorage.mon:8401",
-       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
-        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
+  auto c = test::spelling_split_cluster();
   for (const char *name : {"vminsert-a", "vminsert-b"}) { // each in sync by itself
     model::ConsumerDrift d;
     d.workload = {"Deployment", name, "mon"};

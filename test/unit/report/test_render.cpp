@@ -52,20 +52,9 @@ model::DriftReport small_report() {
 
 // Two vminsert Deployments (one per zone) in sync each, but spelling node 0 differently; two vmselect ones too.
 model::DriftReport split_report() {
-  model::ClusterDrift c;
-  c.namespace_ = "mon";
-  c.name = "vm";
+  auto c = test::spelling_split_cluster();
   c.layout = model::Layout::Helm;
   c.storage = {{"StatefulSet", "vmstorage", "mon"}, 1, 1, 1, {"vmstorage-0"}};
-  c.spelling_splits = {
-      {model::Role::Insert,
-       "vmstorage-0.vmstorage.mon:8400",
-       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
-        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
-      {model::Role::Select,
-       "vmstorage-0.vmstorage.mon:8401",
-       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
-        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
   c.status = model::cluster_status(c);
   model::DriftReport r;
   r.clusters = {c};

@@ -1,6 +1,7 @@
 #include "vmsync/report/sarif.hpp"
 
 #include "ci_sample.hpp"
+#include "sample_report.hpp"
 #include "vmsync/version.hpp"
 
 #include <doctest/doctest.h>
@@ -230,19 +231,7 @@ TEST_CASE("to_sarif: one result per finding, rules indexed, logical locations") 
 }
 
 TEST_CASE("to_sarif: a spelling split is one result located at every workload; vmselect's is a note") {
-  model::ClusterDrift c;
-  c.namespace_ = "mon";
-  c.name = "vm";
-  c.status = model::ClusterStatus::Drift;
-  c.spelling_splits = {
-      {model::Role::Insert,
-       "vmstorage-0.vmstorage.mon:8400",
-       {{{"Deployment", "vminsert-a", "mon"}, {"vmstorage-0.vmstorage:8400"}},
-        {{"Deployment", "vminsert-b", "mon"}, {"vmstorage-0.vmstorage.mon.svc.cluster.local:8400"}}}},
-      {model::Role::Select,
-       "vmstorage-0.vmstorage.mon:8401",
-       {{{"Deployment", "vmselect-a", "mon"}, {"vmstorage-0.vmstorage:8401"}},
-        {{"Deployment", "vmselect-b", "mon"}, {"vmstorage-0.vmstorage.mon:8401"}}}}};
+  auto c = test::spelling_split_cluster();
   model::DriftReport r;
   r.clusters = {c};
   const auto s = report::to_sarif(r);
