@@ -451,6 +451,40 @@ def test_live_wrong_namespace_is_stale_and_fix_writes_names_that_resolve(cp):
     assert p["status"] == "InSync" and p["running"] == fixed, p
 
 
+def test_discovery_source_is_no_source_drift_and_fix_leaves_it(cp):
+    """Issue 16 §4: a consumer with -storageNode=srv+... finds its nodes itself. Its source is not wrong, the
+    cluster is not Drift for it, and fix never replaces it with a fixed list nor restarts its pods."""
+    ns = cp.new_namespace("discsrc")
+    cp.deploy("generic", ns, "vm", storage=2)
+    srv = f"-storageNode=srv+_vmselect._tcp.vm-vmstorage.{ns}.svc"
+    cp.kubectl("-n", ns, "apply", "-f", "-", input=GENERIC_STS_CONSUMER.replace(
+        "vmsync.io/storage-workload", "vmsync.io/role: vmselect\n    vmsync.io/storage-workload") % f'"{srv}"')
+    cp.wait_ready(ns, "app=sel", 2)
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    cl = rep["clusters"][0]
+    assert cl["status"] == "InSync", cl
+    sel = [c for c in cl["consumers"] if c["workload"]["name"] == "sel"][0]
+    assert sel["sourceDrift"] == {"drift": False, "missing": [], "unexpected": []}
+    assert [p["status"] for p in sel["pods"]] == ["Discovery", "Discovery"]
+    r = cp.vmsync("check", "-n", ns)
+    assert r.rc == 0 and "is wrong" not in r.out, r
+
+    # vmstorage scaled: the fixed lists drift and are repaired; the discovery consumer is left as it is.
+    uids = {p["metadata"]["name"]: p["metadata"]["uid"] for p in cp.get("-n", ns, "pods", "-l", "app=sel")["items"]}
+    cp.drift("generic", ns, "vm", 3)
+    r = cp.vmsync("fix", "-n", ns, "--dry-run=client", "-o", "json")
+    assert r.rc == 1, r
+    steps = r.json()["clusters"][0]["steps"]
+    assert steps and not [s for s in steps if s["target"]["name"] == "sel" or s["target"]["name"].startswith("sel-")]
+    r = cp.vmsync("fix", "-n", ns, "--yes")
+    assert r.rc == 0, r
+    args = cp.get("-n", ns, "statefulset", "sel")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == [srv]
+    assert {p["metadata"]["name"]: p["metadata"]["uid"]
+            for p in cp.get("-n", ns, "pods", "-l", "app=sel")["items"]} == uids
+
+
 @pytest.mark.parametrize("plane", ["cp", "cp09"])
 def test_every_report_on_the_planes_matches_the_schema(request, plane):
     """Last in this module: one -A report over everything the tests above left on each control plane (every

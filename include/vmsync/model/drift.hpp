@@ -41,6 +41,8 @@ struct ListSource {
   ObjectRef object;        // the object to repair
   std::string key;         // ConfigMap key or env name
   std::optional<std::vector<std::string>> entries; // the list the source holds now (nullopt: unreadable)
+  // srv+ / file: entries: automatic discovery (Enterprise). Such a source holds no membership to drift.
+  bool discovery = false;
 };
 std::string_view to_string(ListSource::Kind k) noexcept; // "templateArgs" / "templateEnv" / "configMap" / "unknown"
 
@@ -128,7 +130,8 @@ struct DriftReport {
 // Entries that do not parse as addresses are compared as plain strings. An entry that looks like a storage pod's
 // name but reaches none (wrong Service, namespace or domain) is unexpected, and its node missing; the reason is
 // in source_evidence or the pod's evidence. source_drift: the source's entries differ from the expected nodes, or
-// hold duplicate or empty entries (a restarted pod would fail to start).
+// hold duplicate or empty entries (a restarted pod would fail to start); a discovery source (srv+, file:) has no
+// membership to differ, only its duplicate or empty entries count.
 // duplicates: entries naming a node already listed earlier in the same list (source or any pod), exact repeats
 // or another spelling. mixed_spellings: one node spelled differently across the source and the pods' lists
 // (the expected list is ours, not VictoriaMetrics', so it does not count).

@@ -161,10 +161,12 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
 
   if (in.source.entries) {
     const auto source = identify(*in.source.entries, in.names);
-    auto diff = compare(expected, source);
-    out.source_missing = std::move(diff.missing);
-    out.source_unexpected = std::move(diff.unexpected);
-    out.source_evidence = unreached(source, in.names);
+    if (!in.source.discovery) {
+      auto diff = compare(expected, source);
+      out.source_missing = std::move(diff.missing);
+      out.source_unexpected = std::move(diff.unexpected);
+      out.source_evidence = unreached(source, in.names);
+    }
     check_entries(source, "source", out.duplicates, out.empty_entries);
     out.source_drift = !out.source_missing.empty() || !out.source_unexpected.empty() || !out.duplicates.empty() ||
                        !out.empty_entries.empty();

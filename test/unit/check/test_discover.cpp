@@ -295,6 +295,18 @@ TEST_CASE("helm layout: names are FQDNs under the cluster domain given (--cluste
                                        "domain example.org)");
 }
 
+TEST_CASE("a discovery source (srv+, file:) is no source drift; its pods are Discovery") {
+  for (const char *entry :
+       {"srv+_vminsert._tcp.vm-victoria-metrics-cluster-vmstorage.mon.svc", "file:/etc/nodes"}) {
+    CAPTURE(entry);
+    auto cons = helm_insert_listing({entry});
+    CHECK(cons.source.discovery);
+    CHECK_FALSE(cons.source_drift);
+    CHECK(cons.source_missing.empty());
+    CHECK(cons.source_unexpected.empty());
+  }
+}
+
 TEST_CASE("generic layout: ConfigMap-fed list, pod started before the ConfigMap changed is Stale") {
   Inventory inv;
   json labels = {{"app", "vminsert"}};

@@ -747,3 +747,15 @@ TEST_CASE("helm: an entry naming a pod through the wrong Service is replaced by 
   CHECK(patches[0]->added == std::vector<std::string>{helm_node(0, 8400)});
   CHECK(patches[0]->removed == std::vector<std::string>{wrong});
 }
+
+TEST_CASE("a discovery source (srv+) is never replaced by a fixed list, nor are its pods restarted") {
+  const json args = {"--storageNode=srv+_vminsert._tcp.vm-victoria-metrics-cluster-vmstorage.mon.svc"};
+  const auto c = only(make_plan(helm_with_insert_args(3, 2, args), scope(), {}));
+  CHECK(c.refusals.empty());
+  CHECK_FALSE(c.steps.empty()); // vmselect's fixed list still lacks node 2
+  for (const auto &s : c.steps) {
+    CAPTURE(s.target.name);
+    CHECK(s.role == model::Role::Select);
+    CHECK(s.target.name.find("vminsert") == std::string::npos);
+  }
+}

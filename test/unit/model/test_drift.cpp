@@ -414,6 +414,21 @@ TEST_CASE("compute_consumer: pods of one list are compared once, but each is rep
   CHECK(d.empty_entries == List{"pod vminsert-a entry 2 of 2 is empty", "pod vminsert-b entry 2 of 2 is empty"});
 }
 
+TEST_CASE("compute_consumer: a discovery source has no membership to drift, but its empty entries still count") {
+  auto in = consumer(kThree);
+  in.source.kind = ListSource::Kind::TemplateArgs;
+  in.source.entries = List{"srv+_vminsert._tcp.vmstorage.mon.svc"};
+  in.source.discovery = true;
+  auto d = compute_consumer(in);
+  CHECK_FALSE(d.source_drift);
+  CHECK(d.source_missing.empty());
+  CHECK(d.source_unexpected.empty());
+  in.source.entries = List{"srv+_vminsert._tcp.vmstorage.mon.svc", ""};
+  d = compute_consumer(in);
+  CHECK(d.source_drift); // VictoriaMetrics refuses to start on an empty entry, discovery or not
+  CHECK(d.empty_entries == List{"source entry 2 of 2 is empty"});
+}
+
 TEST_CASE("compute_consumer: storage pods through the wrong service are unexpected, with evidence") {
   auto in = consumer({"vmstorage-0.vmstorage:8400", "vmstorage-1.vmstorage:8400"});
   in.names.storage.workload = "vmstorage";
