@@ -44,6 +44,11 @@ inline constexpr std::string_view kRelationHelp =
     "A one-off generic relation: consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]"
     "[,port=N][,service=NAME][,exclude=1;3] (repeatable)";
 
+// The --cluster-domain option of check and fix.
+inline constexpr std::string_view kClusterDomainHelp =
+    "The cluster's DNS domain (the kubelet's --cluster-domain): a storage node written "
+    "<pod>.<svc>.<ns>.svc.<domain> is that pod only under this domain";
+
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);
 bool stdout_is_terminal();

@@ -33,6 +33,7 @@ struct CheckOptions {
   bool allow_empty = false; // -f: manifests with objects but no cluster are not an error
   std::vector<std::string> files;
   std::vector<std::string> relations;
+  std::string cluster_domain = "cluster.local";
   std::string timeout = "2m";
   std::optional<int> chunk_size; // both page sizes of check::Scope; unset: their defaults
   std::string pushgateway;
@@ -86,6 +87,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   scope.clusters = o.clusters;
   for (const auto &r : o.relations)
     scope.relations.push_back(check::parse_relation(r));
+  scope.cluster_domain = o.cluster_domain;
 
   // Step 1-2: read the inventory, from manifests or from the API.
   check::Inventory inv;
@@ -202,6 +204,8 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
                 "With -f: manifests that hold no VictoriaMetrics cluster are not an error (exit 0 with 0 clusters); "
                 "input with no objects at all still is");
   cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
+  cmd->add_option("--cluster-domain", opts->cluster_domain, std::string(kClusterDomainHelp))
+      ->capture_default_str();
   cmd->add_option("--pushgateway", opts->pushgateway,
                   "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
                   "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");

@@ -28,6 +28,7 @@ struct FixCliOptions {
   bool all_namespaces = false;
   std::string selector;
   std::vector<std::string> relations;
+  std::string cluster_domain = "cluster.local";
   std::string dry_run = "none"; // --dry-run[=none|client|server], as kubectl
   std::string output = "text";
   bool yes = false;
@@ -162,6 +163,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   scope.label_selector = o.selector;
   scope.clusters = o.clusters;
   scope.relations = relations;
+  scope.cluster_domain = o.cluster_domain;
 
   // Step 2: read and plan.
   auto state = fix::read_state(*session.client, scope);
@@ -303,6 +305,8 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("-l,--selector", opts->selector,
                   "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
   cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
+  cmd->add_option("--cluster-domain", opts->cluster_domain, std::string(kClusterDomainHelp))
+      ->capture_default_str();
   cmd->add_flag(
          "--dry-run{server}", opts->dry_run,
          "Print the plan and change nothing: server (--dry-run alone) also sends every request with dryRun=All, "

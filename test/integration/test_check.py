@@ -358,6 +358,133 @@ def test_offline_manifests(cp, tmp_path):
     assert "missing" in r.out
 
 
+def no_pod_sentence(entry, service, namespace, storage, storage_ns):
+    return (f"{entry} names no storage pod: service {service} in namespace {namespace} is not {storage}'s headless "
+            f"service ({storage} in namespace {storage_ns})")
+
+
+def test_offline_right_pods_through_the_wrong_service_are_not_those_nodes(cp, tmp_path):
+    """Issue 16 §1: an entry is a storage node only if it resolves to the pod as Kubernetes DNS does. The pod's name
+    through another Service or namespace reaches nothing: unexpected, with the reason, and the node is missing."""
+    ns = cp.new_namespace("offid")
+    cp.deploy("helm", ns, "vm", storage=2)
+    sts = "vm-victoria-metrics-cluster-vmstorage"
+    manifests = cp.kubectl("-n", ns, "get", "statefulsets,deployments", "-o", "yaml")
+    right = f".{sts}.{ns}.svc.cluster.local.:"
+    assert manifests.count(right) == 4
+    f = tmp_path / "rendered.yaml"
+    for service, namespace in (("nonexistent-svc", "nonexistent-ns"), ("vm-victoria-metrics-cluster-vmstorge", ns)):
+        f.write_text(manifests.replace(right, f".{service}.{namespace}.svc.cluster.local.:"))
+        r = run_vmsync("check", "-f", str(f), "-o", "json")
+        assert r.rc == 1, r
+        cl = r.report()["clusters"][0]
+        assert cl["status"] == "Drift"
+        for c in cl["consumers"]:
+            port = PORT[c["role"]]
+            wrong = [f"{sts}-{i}.{service}.{namespace}.svc.cluster.local.:{port}" for i in range(2)]
+            assert c["expected"] == expected_nodes("helm", ns, 2, c["role"])
+            assert c["sourceDrift"] == {
+                "drift": True, "missing": c["expected"], "unexpected": wrong,
+                "evidence": [no_pod_sentence(w, service, namespace, sts, ns) for w in wrong]}, c["sourceDrift"]
+        r = run_vmsync("check", "-f", str(f), "-o", "wide")
+        assert r.rc == 1, r
+        assert no_pod_sentence(f"{sts}-0.{service}.{namespace}.svc.cluster.local.:8400", service, namespace, sts,
+                               ns) in r.out, r
+
+    # The generic layout, its list in a ConfigMap: the pod through a Service of another namespace.
+    ns = cp.new_namespace("offidg")
+    cp.deploy("generic", ns, "vm", storage=2)
+    manifests = cp.kubectl("-n", ns, "get", "statefulsets,deployments,configmaps", "-o", "yaml")
+    f.write_text(manifests.replace(f".vm-vmstorage.{ns}.svc:", ".wrongsvc.otherns:"))
+    r = run_vmsync("check", "-f", str(f), "-o", "json")
+    assert r.rc == 1, r
+    cl = r.report()["clusters"][0]
+    assert cl["status"] == "Drift"
+    ins = consumers_by_role(cl)["vminsert"]
+    # No entry reached a pod, so none lends its spelling: the layout's own, "<pod>.<service>.<ns>".
+    assert ins["sourceDrift"]["missing"] == [f"vm-vmstorage-{i}.vm-vmstorage.{ns}:8400" for i in range(2)]
+    assert ins["sourceDrift"]["unexpected"] == ["vm-vmstorage-0.wrongsvc.otherns:8400",
+                                                "vm-vmstorage-1.wrongsvc.otherns:8400"]
+    assert ins["sourceDrift"]["evidence"][0] == (
+        "vm-vmstorage-0.wrongsvc.otherns:8400 names no storage pod: service wrongsvc in namespace otherns is not "
+        f"vm-vmstorage's headless service (vm-vmstorage in namespace {ns})")
+    # The rendering as it was is in sync: only the identity changed the verdict.
+    f.write_text(manifests)
+    assert run_vmsync("check", "-f", str(f)).rc == 0
+
+
+def test_live_wrong_namespace_is_stale_and_fix_writes_names_that_resolve(cp):
+    """Issue 16 §1, live: pods running "<pod>.wrongsvc.otherns" are Stale with the reason; fix writes names that
+    resolve (the layout's spelling, since no entry was right), and check agrees afterwards."""
+    ns = cp.new_namespace("liveid")
+    cp.deploy("generic", ns, "vm", storage=2, insert=1, select=1)
+    wrong = ["vm-vmstorage-0.wrongsvc.otherns:8400", "vm-vmstorage-1.wrongsvc.otherns:8400"]
+    time.sleep(1.1)  # the restarted pods must start in a later second than the ConfigMap changed
+    cp.kubectl("-n", ns, "patch", "configmap", "vm-vminsert-config", "--type=merge",
+               "-p", json.dumps({"data": {"VM_STORAGE_URLS": ",".join(wrong)}}))
+    time.sleep(1.1)
+    cp.kubectl("-n", ns, "rollout", "restart", "deployment/vm-vminsert")
+    cp.kubectl("-n", ns, "rollout", "status", "deployment/vm-vminsert", "--timeout=90s")
+    cp.wait_workload_ready(ns, "deployment", "vm-vminsert")
+    r, rep = check_json(cp, ns)
+    assert r.rc == 1, r
+    cl = rep["clusters"][0]
+    assert cl["status"] == "Drift"
+    ins = consumers_by_role(cl)["vminsert"]
+    assert ins["sourceDrift"]["unexpected"] == wrong
+    [p] = ins["pods"]
+    assert p["status"] == "Stale", p
+    assert p["running"] == wrong
+    fixed = [f"vm-vmstorage-{i}.vm-vmstorage.{ns}:8400" for i in range(2)]  # no right entry: the layout's spelling
+    assert p["missing"] == fixed and p["unexpected"] == wrong
+    assert ("vm-vmstorage-1.wrongsvc.otherns:8400 names no storage pod: service wrongsvc in namespace otherns is "
+            f"not vm-vmstorage's headless service (vm-vmstorage in namespace {ns})") in p["evidence"], p
+    assert consumers_by_role(cl)["vmselect"]["pods"][0]["status"] == "InSync"
+
+    r = cp.vmsync("fix", "-n", ns, "--yes")
+    assert r.rc == 0, r
+    assert cp.get("configmap", "-n", ns, "vm-vminsert-config")["data"]["VM_STORAGE_URLS"] == ",".join(fixed)
+    cp.wait_workload_ready(ns, "deployment", "vm-vminsert")
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    [p] = consumers_by_role(rep["clusters"][0])["vminsert"]["pods"]
+    assert p["status"] == "InSync" and p["running"] == fixed, p
+
+
+def test_discovery_source_is_no_source_drift_and_fix_leaves_it(cp):
+    """Issue 16 §4: a consumer with -storageNode=srv+... finds its nodes itself. Its source is not wrong, the
+    cluster is not Drift for it, and fix never replaces it with a fixed list nor restarts its pods."""
+    ns = cp.new_namespace("discsrc")
+    cp.deploy("generic", ns, "vm", storage=2)
+    srv = f"-storageNode=srv+_vmselect._tcp.vm-vmstorage.{ns}.svc"
+    cp.kubectl("-n", ns, "apply", "-f", "-", input=GENERIC_STS_CONSUMER.replace(
+        "vmsync.io/storage-workload", "vmsync.io/role: vmselect\n    vmsync.io/storage-workload") % f'"{srv}"')
+    cp.wait_ready(ns, "app=sel", 2)
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    cl = rep["clusters"][0]
+    assert cl["status"] == "InSync", cl
+    sel = [c for c in cl["consumers"] if c["workload"]["name"] == "sel"][0]
+    assert sel["sourceDrift"] == {"drift": False, "missing": [], "unexpected": []}
+    assert [p["status"] for p in sel["pods"]] == ["Discovery", "Discovery"]
+    r = cp.vmsync("check", "-n", ns)
+    assert r.rc == 0 and "is wrong" not in r.out, r
+
+    # vmstorage scaled: the fixed lists drift and are repaired; the discovery consumer is left as it is.
+    uids = {p["metadata"]["name"]: p["metadata"]["uid"] for p in cp.get("-n", ns, "pods", "-l", "app=sel")["items"]}
+    cp.drift("generic", ns, "vm", 3)
+    r = cp.vmsync("fix", "-n", ns, "--dry-run=client", "-o", "json")
+    assert r.rc == 1, r
+    steps = r.json()["clusters"][0]["steps"]
+    assert steps and not [s for s in steps if s["target"]["name"] == "sel" or s["target"]["name"].startswith("sel-")]
+    r = cp.vmsync("fix", "-n", ns, "--yes")
+    assert r.rc == 0, r
+    args = cp.get("-n", ns, "statefulset", "sel")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == [srv]
+    assert {p["metadata"]["name"]: p["metadata"]["uid"]
+            for p in cp.get("-n", ns, "pods", "-l", "app=sel")["items"]} == uids
+
+
 @pytest.mark.parametrize("plane", ["cp", "cp09"])
 def test_every_report_on_the_planes_matches_the_schema(request, plane):
     """Last in this module: one -A report over everything the tests above left on each control plane (every

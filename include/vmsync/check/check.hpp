@@ -28,6 +28,9 @@ struct Scope {
   std::string label_selector; // applied to the clusters' objects (workloads, CRs)
   std::vector<std::string> clusters; // cluster names to keep; empty = all
   std::vector<Relation> relations;
+  // The cluster's DNS domain (the kubelet's --cluster-domain): "<pod>.<svc>.<ns>.svc.<domain>" names a storage pod
+  // only under it. A VMCluster's spec.clusterDomainName overrides it for that cluster.
+  std::string cluster_domain = "cluster.local";
   // List page sizes (limit; 0: no paging). Lists of every object of a kind page as kubectl does. Lists by label
   // selector take larger pages: the API server answers each page after the first from etcd, reading the kind's
   // objects from where the last page ended until enough match, so every extra page of a rare selector costs a

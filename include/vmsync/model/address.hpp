@@ -24,9 +24,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vmsync::model {
+
+// The storage pods a list should name, and the names Kubernetes DNS gives each of them: "<pod>.<subdomain>" in
+// the pods' namespace (subdomain: the pod's spec.subdomain, a StatefulSet's serviceName), and a Service that
+// selects exactly that pod (KubeBlocks' per-pod Services). With it, an address is identified by the pod it reaches
+// rather than by how its first label looks: "vmstorage-0.wrongsvc.otherns" reaches no storage pod at all.
+struct StorageNames {
+  std::string workload;   // the storage workload's name (evidence: "... is not vmstorage's headless service")
+  std::string namespace_; // the storage pods' namespace
+  std::string subdomain;  // their headless Service
+  // Both sorted (looked up by binary search: a list is read entry by entry against thousands of pods at most).
+  std::vector<std::string> pods;                                  // declared pod names
+  std::vector<std::pair<std::string, std::string>> pod_services; // Service name -> the one pod it selects
+  [[nodiscard]] bool empty() const noexcept { return pods.empty(); }
+};
 
 // Context to resolve relative names the way a pod's resolv.conf search path does.
 struct NameContext {
@@ -34,13 +49,16 @@ struct NameContext {
   std::string cluster_domain = "cluster.local";
   std::vector<std::string> headless_services; // known services in namespace_, to read "a.b" as pod a of service b
   std::string default_port;               // port VictoriaMetrics adds to an entry without one (empty: none)
+  StorageNames storage;                   // the storage pods (empty: identities are plain DNS names)
 };
 
 struct Address {
   std::string spelling; // exactly as written (what VictoriaMetrics hashes)
   std::string host;     // without port; IPv6 literals without brackets
   std::string port;     // may be empty when none was written
-  std::string identity; // canonical "host-in-namespace:port", e.g. "vmstorage-0.vmstorage.ns:8400"
+  // Canonical "host-in-namespace:port", e.g. "vmstorage-0.vmstorage.ns:8400". A name that reaches a storage pod
+  // of NameContext::storage (its per-pod Service too) has that pod's "<pod>.<subdomain>.<ns>:port".
+  std::string identity;
 };
 
 // Parses "host:port", "[v6]:port", "host"; nullopt on an empty or malformed entry (whitespace, empty or
@@ -66,6 +84,17 @@ struct NodeName {
 
 // nullopt for IP literals and external names.
 std::optional<NodeName> node_of(const Address &a, const NameContext &ctx);
+
+// The storage pod (of ctx.storage) an address reaches, or nullopt.
+std::optional<std::string> storage_pod_of(const Address &a, const NameContext &ctx);
+
+// What joins the entry and the reason in why_no_storage_pod's sentences.
+inline constexpr std::string_view kNamesNoStoragePod = " names no storage pod: ";
+
+// Why an address that looks like a storage pod's name reaches none (evidence: "vmstorage-0.wrongsvc.otherns:8400
+// names no storage pod: service wrongsvc in namespace otherns is not vmstorage's headless service"); nullopt when
+// it reaches one, or does not mention any storage pod by name (a removed node, another host: nothing to explain).
+std::optional<std::string> why_no_storage_pod(const Address &a, const NameContext &ctx);
 
 // Writes a node in a spelling style, e.g. {pod "vmstorage-0", service "vmstorage", ns "mon", port "8400"} as
 // Fqdn: "vmstorage-0.vmstorage.mon.svc.cluster.local:8400". Short falls back to Namespace for a node outside

@@ -42,6 +42,8 @@ struct ListSource {
   ObjectRef object;        // the object to repair
   std::string key;         // ConfigMap key or env name
   std::optional<std::vector<std::string>> entries; // the list the source holds now (nullopt: unreadable)
+  // srv+ / file: entries: automatic discovery (Enterprise). Such a source holds no membership to drift.
+  bool discovery = false;
 };
 std::string_view to_string(ListSource::Kind k) noexcept; // "templateArgs" / "templateEnv" / "configMap" / "unknown"
 
@@ -92,6 +94,7 @@ struct ConsumerDrift {
   bool source_drift = false;
   std::vector<std::string> source_missing;
   std::vector<std::string> source_unexpected;
+  std::vector<std::string> source_evidence; // why source entries reach no storage pod (see why_no_storage_pod)
   std::vector<std::string> duplicates;     // entries listed twice (VictoriaMetrics refuses to start)
   std::vector<std::string> empty_entries;  // descriptions of empty entries
   bool mixed_spellings = false;            // pods of this role spell the same nodes differently
@@ -145,8 +148,11 @@ struct DriftReport {
 // Per pod: Discovery when it uses srv+/file: discovery; Unknown when its list is unknown (Stale instead when it
 // started before its source changed); else Stale when nodes are missing or unexpected, InSync otherwise. Missing
 // nodes are reported in the expected spelling, unexpected ones in the pod's spelling, both natural-sorted.
-// Entries that do not parse as addresses are compared as plain strings. source_drift: the source's entries
-// differ from the expected nodes, or hold duplicate or empty entries (a restarted pod would fail to start).
+// Entries that do not parse as addresses are compared as plain strings. An entry that looks like a storage pod's
+// name but reaches none (wrong Service, namespace or domain) is unexpected, and its node missing; the reason is
+// in source_evidence or the pod's evidence. source_drift: the source's entries differ from the expected nodes, or
+// hold duplicate or empty entries (a restarted pod would fail to start); a discovery source (srv+, file:) has no
+// membership to differ, only its duplicate or empty entries count.
 // duplicates: entries naming a node already listed earlier in the same list (source or any pod), exact repeats
 // or another spelling. mixed_spellings: one node spelled differently across the source and the pods' lists
 // (the expected list is ours, not VictoriaMetrics', so it does not count).

@@ -24,8 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-const char *kDefaultDomain = "cluster.local";
-
 std::string default_port(model::Role r) { return r == model::Role::Insert ? "8400" : "8401"; }
 
 bool matches_labels(const Pod &pod, const json &match_labels) {
@@ -86,15 +84,42 @@ std::vector<int> int_list(const json &v) {
   return out;
 }
 
-void finish_consumer(ClusterSpec &c, ConsumerSpec &cons, const Inventory &inv, const std::string &pod_prefix,
-                     const std::string &default_template, bool sort_as_strings) {
-  auto ordinals = range_minus(c.declared_replicas, cons.excluded);
+// How a layout's lists name a storage pod: "<pod>.<headless service>", or (KubeBlocks) the pod's own Service,
+// which has the pod's name.
+enum class NodeForm { PodOfHeadless, PodService };
+
+// The expected list of a consumer, and the names that reach the cluster's storage pods. The list is spelled like
+// the entries of the source that already reach a storage pod; an entry that only looks like one (a wrong Service
+// or namespace) lends nothing, or every expected node would be as unreachable as it is.
+void finish_consumer(ClusterSpec &c, ConsumerSpec &cons, const Inventory &inv, const std::string &cluster_domain,
+                     NodeForm form, model::Spelling default_style, bool sort_as_strings) {
+  const auto storage_name = meta_name(*c.storage);
+  auto &names = cons.names;
+  names.namespace_ = c.namespace_;
+  names.cluster_domain = cluster_domain;
+  names.storage.workload = storage_name;
+  names.storage.namespace_ = c.namespace_;
+  names.storage.subdomain = c.storage_service;
+  for (int i = 0; i < c.declared_replicas; ++i) {
+    auto pod = fmt::format("{}-{}", storage_name, i);
+    if (form == NodeForm::PodService) names.storage.pod_services.emplace_back(pod, pod);
+    names.storage.pods.push_back(std::move(pod));
+  }
+  if (!names.storage.subdomain.empty()) names.headless_services.push_back(names.storage.subdomain);
+
+  std::vector<model::NodeName> nodes;
+  for (int i : range_minus(c.declared_replicas, cons.excluded)) {
+    const auto &pod = names.storage.pods[static_cast<std::size_t>(i)];
+    if (form == NodeForm::PodService)
+      nodes.push_back({{}, pod, c.namespace_, cons.port});
+    else
+      nodes.push_back({pod, names.storage.subdomain, c.namespace_, cons.port});
+  }
+  std::sort(names.storage.pods.begin(), names.storage.pods.end());
+  std::sort(names.storage.pod_services.begin(), names.storage.pod_services.end());
   auto source = read_source(cons, inv);
-  std::vector<std::string> existing = source.entries.value_or(std::vector<std::string>{});
-  cons.expected = spell_like(existing, pod_prefix, ordinals, default_template, cons.port);
+  cons.expected = spell_like(source.entries.value_or(std::vector<std::string>{}), nodes, default_style, names);
   if (sort_as_strings) std::sort(cons.expected.begin(), cons.expected.end());
-  cons.names.namespace_ = c.namespace_;
-  if (!c.storage_service.empty()) cons.names.headless_services.push_back(c.storage_service);
   c.consumers.push_back(std::move(cons));
 }
 
@@ -127,7 +152,8 @@ std::vector<const json *> roots(const Inventory &inv, const std::vector<json> &l
 }
 
 // ---- Helm chart victoria-metrics-cluster ----------------------------------------------------------------------
-void discover_helm(const Inventory &inv, const std::string *ns, std::vector<ClusterSpec> &out) {
+void discover_helm(const Inventory &inv, const Scope &scope, const std::string *ns,
+                   std::vector<ClusterSpec> &out) {
   for (const auto *root : roots(inv, inv.statefulsets, ns)) {
     const auto &sts = *root;
     if (label(sts, "app.kubernetes.io/name") != "victoria-metrics-cluster" || label(sts, "app") != "vmstorage")
@@ -139,8 +165,6 @@ void discover_helm(const Inventory &inv, const std::string *ns, std::vector<Clus
     storage_common(c, inv, sts, "StatefulSet");
     c.storage_service = str_at(sts, {"spec", "serviceName"});
     if (c.storage_service.empty()) c.storage_service = meta_name(sts);
-    const auto sts_name = meta_name(sts);
-    const auto tmpl = fmt::format("{}-{{i}}.{}.{}.svc.{}.", sts_name, c.storage_service, c.namespace_, kDefaultDomain);
     for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
       for (const auto *wp : inv.in_namespace(*list, c.namespace_)) {
         const auto &w = *wp;
@@ -157,7 +181,9 @@ void discover_helm(const Inventory &inv, const std::string *ns, std::vector<Clus
         auto ex = annotation(w, "vmsync.io/exclude-ordinals");
         if (!ex.empty()) cons.excluded = parse_ordinals_text(ex);
         if (!inv.offline) cons.pods = pods_of(inv, w, cons.kind);
-        finish_consumer(c, cons, inv, sts_name + "-", tmpl, false);
+        // The chart's default: "<sts>-<i>.<sts>.<ns>.svc.cluster.local.:<port>".
+        finish_consumer(c, cons, inv, scope.cluster_domain, NodeForm::PodOfHeadless, model::Spelling::FqdnDot,
+                        false);
       }
     }
     out.push_back(std::move(c));
@@ -165,7 +191,8 @@ void discover_helm(const Inventory &inv, const std::string *ns, std::vector<Clus
 }
 
 // ---- VictoriaMetrics operator VMCluster ------------------------------------------------------------------------
-void discover_operator(const Inventory &inv, const std::string *ns, std::vector<ClusterSpec> &out) {
+void discover_operator(const Inventory &inv, const Scope &scope, const std::string *ns,
+                       std::vector<ClusterSpec> &out) {
   for (const auto *root : roots(inv, inv.vmclusters, ns)) {
     const auto &vmc = *root;
     ClusterSpec c;
@@ -195,9 +222,8 @@ void discover_operator(const Inventory &inv, const std::string *ns, std::vector<
       c.warnings.push_back(fmt::format("VMCluster wants {} vmstorage replicas, StatefulSet {} has {}: the operator "
                                        "is still reconciling",
                                        spec_replicas, storage_name, c.declared_replicas));
+    // The operator writes "<pod>.vmstorage-<n>.<ns>", and appends ".svc.<domain>" when clusterDomainName is set.
     const auto domain = str_at(vmc, {"spec", "clusterDomainName"});
-    const auto suffix = domain.empty() ? fmt::format(".{}", c.namespace_) : fmt::format(".{}.svc.{}", c.namespace_, domain);
-    const auto tmpl = fmt::format("{}-{{i}}.{}{}", storage_name, storage_name, suffix);
     const bool global_discovery = at_path(vmc, {"spec", "discovery", "enabled"}) == true;
     struct Part {
       const char *comp;
@@ -219,7 +245,8 @@ void discover_operator(const Inventory &inv, const std::string *ns, std::vector<
       cons.excluded = int_list(at_path(vmc, {"spec", "vmstorage", part.maintenance}));
       cons.discovery_mode = global_discovery || at_path(vmc, {"spec", part.comp, "discovery", "enabled"}) == true;
       if (!inv.offline) cons.pods = pods_of(inv, *w, cons.kind);
-      finish_consumer(c, cons, inv, storage_name + "-", tmpl, false);
+      finish_consumer(c, cons, inv, domain.empty() ? scope.cluster_domain : domain, NodeForm::PodOfHeadless,
+                      domain.empty() ? model::Spelling::Namespace : model::Spelling::Fqdn, false);
       if (part.role == model::Role::Select) {
         const auto &extra = at_path(vmc, {"spec", "vmselect", "extraStorageNodes"});
         if (extra.is_array())
@@ -232,7 +259,8 @@ void discover_operator(const Inventory &inv, const std::string *ns, std::vector<
 }
 
 // ---- KubeBlocks victoria-metrics addon ----------------------------------------------------------------------
-void discover_kubeblocks(const Inventory &inv, const std::string *ns, std::vector<ClusterSpec> &out) {
+void discover_kubeblocks(const Inventory &inv, const Scope &scope, const std::string *ns,
+                         std::vector<ClusterSpec> &out) {
   for (const auto *root : roots(inv, inv.instancesets, ns)) {
     const auto &its = *root;
     if (label(its, "apps.kubeblocks.io/component-name") != "vmstorage") continue;
@@ -242,7 +270,9 @@ void discover_kubeblocks(const Inventory &inv, const std::string *ns, std::vecto
     c.name = label(its, "app.kubernetes.io/instance");
     c.owner = inv.find(inv.kb_clusters, c.namespace_, c.name);
     storage_common(c, inv, its, "InstanceSet");
-    const auto prefix = fmt::format("{}-vmstorage-", c.name);
+    // The pods' subdomain: the InstanceSet's serviceName, "<its>-headless" as KubeBlocks names it.
+    c.storage_service = str_at(its, {"spec", "serviceName"});
+    if (c.storage_service.empty()) c.storage_service = meta_name(its) + "-headless";
     for (const auto *wp : inv.in_namespace(inv.instancesets, c.namespace_)) {
       const auto &w = *wp;
       if (label(w, "app.kubernetes.io/instance") != c.name) continue;
@@ -254,7 +284,8 @@ void discover_kubeblocks(const Inventory &inv, const std::string *ns, std::vecto
       cons.kind = "InstanceSet";
       cons.port = default_port(cons.role);
       if (!inv.offline) cons.pods = pods_of(inv, w, "InstanceSet");
-      finish_consumer(c, cons, inv, prefix, prefix + "{i}", true);
+      // Pod services, short and sorted as strings: "<c>-vmstorage-<i>:<port>".
+      finish_consumer(c, cons, inv, scope.cluster_domain, NodeForm::PodService, model::Spelling::Short, true);
     }
     std::sort(c.consumers.begin(), c.consumers.end(),
               [](const ConsumerSpec &a, const ConsumerSpec &b) { return a.role > b.role; }); // vmselect first
@@ -379,8 +410,9 @@ void discover_generic(const Inventory &inv, const Scope &scope, const std::strin
       }
       cons.port = link->port.empty() ? default_port(cons.role) : link->port;
       if (!inv.offline) cons.pods = pods_of(inv, w, kind);
-      const auto tmpl = fmt::format("{}-{{i}}.{}.{}", c.name, c.storage_service, ns);
-      finish_consumer(c, cons, inv, c.name + "-", tmpl, false);
+      // "<pod>.<svc>.<ns>" unless the list spells its right entries otherwise.
+      finish_consumer(c, cons, inv, scope.cluster_domain, NodeForm::PodOfHeadless, model::Spelling::Namespace,
+                      false);
     }
   }
 }
@@ -446,38 +478,19 @@ Relation parse_relation(const std::string &text) {
   return r;
 }
 
-std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,
-                                    const std::vector<int> &ordinals, const std::string &default_template,
-                                    const std::string &port) {
-  // Find "<pod_prefix><digits><rest>" in an existing entry; keep <rest> (domain, trailing dot) for every node.
-  std::string head = pod_prefix, rest;
-  bool found = false;
+std::vector<std::string> spell_like(const std::vector<std::string> &existing,
+                                    const std::vector<model::NodeName> &nodes, model::Spelling default_style,
+                                    const model::NameContext &names) {
+  auto style = default_style;
   for (const auto &e : existing) {
-    if (!e.starts_with(pod_prefix)) continue;
-    std::size_t i = pod_prefix.size();
-    std::size_t j = i;
-    while (j < e.size() && std::isdigit(static_cast<unsigned char>(e[j])) != 0) ++j;
-    if (j == i) continue;
-    rest = e.substr(j);
-    auto colon = rest.rfind(':');
-    if (colon != std::string::npos && rest.find(']') == std::string::npos) rest.resize(colon);
-    found = true;
+    auto a = model::parse_address(e, names);
+    if (!a || !model::storage_pod_of(*a, names)) continue;
+    style = model::spelling_of(*a, names);
     break;
   }
   std::vector<std::string> out;
-  out.reserve(ordinals.size());
-  for (int i : ordinals) {
-    std::string host;
-    if (found) {
-      host = fmt::format("{}{}{}", head, i, rest);
-    } else {
-      host = default_template;
-      auto at = host.find("{i}");
-      if (at != std::string::npos) host.replace(at, 3, std::to_string(i));
-    }
-    if (!port.empty()) host.append(":").append(port);
-    out.push_back(std::move(host));
-  }
+  out.reserve(nodes.size());
+  for (const auto &n : nodes) out.push_back(model::spell(n, style, names));
   return out;
 }
 
@@ -496,9 +509,9 @@ bool may_be_consumer(const json &workload, const Scope &scope) {
 
 std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &scope, const std::string *ns) {
   std::vector<ClusterSpec> out;
-  discover_kubeblocks(inv, ns, out);
-  discover_helm(inv, ns, out);
-  discover_operator(inv, ns, out);
+  discover_kubeblocks(inv, scope, ns, out);
+  discover_helm(inv, scope, ns, out);
+  discover_operator(inv, scope, ns, out);
   discover_generic(inv, scope, ns, out);
   if (!scope.clusters.empty()) {
     std::erase_if(out, [&](const ClusterSpec &c) {

@@ -29,7 +29,7 @@ struct ClusterSpec {
   const nlohmann::json *owner = nullptr;   // VMCluster or KubeBlocks Cluster
   const nlohmann::json *storage = nullptr; // StatefulSet or InstanceSet
   std::string storage_kind;
-  std::string storage_service;             // headless (or pod-service prefix for KubeBlocks)
+  std::string storage_service;             // headless: the storage pods' subdomain
   int declared_replicas = 0;
   std::vector<const Pod *> storage_pods;
   std::vector<ConsumerSpec> consumers;
@@ -48,10 +48,10 @@ std::vector<ClusterSpec> discover_clusters(const Inventory &inv, const Scope &sc
 // altogether (a Deployment is never storage; a fleet's unrelated workloads are mostly Deployments).
 bool may_be_consumer(const nlohmann::json &workload, const Scope &scope);
 
-// The expected list for `ordinals`, spelled like the first entry of `existing` that names a storage pod
-// (host beginning with `pod_prefix` + ordinal), else with `default_template` where "{i}" is the ordinal.
-std::vector<std::string> spell_like(const std::vector<std::string> &existing, const std::string &pod_prefix,
-                                    const std::vector<int> &ordinals, const std::string &default_template,
-                                    const std::string &port);
+// `nodes` spelled in the style (short, .ns, .svc, FQDN, trailing dot) of the first entry of `existing` that
+// reaches a storage pod of `names.storage`, else in `default_style`.
+std::vector<std::string> spell_like(const std::vector<std::string> &existing,
+                                    const std::vector<model::NodeName> &nodes, model::Spelling default_style,
+                                    const model::NameContext &names);
 
 } // namespace vmsync::check

@@ -158,6 +158,7 @@ model::ListSource read_source(const ConsumerSpec &consumer, const Inventory &inv
     src.object = {consumer.kind, meta_name(w), ns};
     src.description = fmt::format("args of container {}", cl->container);
   }
+  src.discovery = cl->list.discovery;
   if (unknown.empty())
     src.entries = cl->list.entries;
   else

@@ -360,12 +360,8 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
   }
   w.source = in.source;
   w.drift = model::compute_consumer(in);
-  if (cons.discovery_mode) return w;
-  const bool discovery_source =
-      w.source.entries && std::any_of(w.source.entries->begin(), w.source.entries->end(), [](const std::string &e) {
-        return e.starts_with("srv+") || e.starts_with("file:");
-      });
-  if (discovery_source) return w;
+  // A discovery source (srv+, file:) is never replaced by a fixed list: its nodes come from DNS or a file.
+  if (cons.discovery_mode || w.source.discovery) return w;
   if (!w.source.entries) {
     w.unreadable = std::any_of(w.drift.pods.begin(), w.drift.pods.end(), [](const model::PodDrift &p) {
       return p.status == model::PodStatus::Stale || p.status == model::PodStatus::Unknown;

@@ -158,6 +158,32 @@ std::optional<Resolved> resolve_host(std::string_view written, bool bracketed, c
   return r;
 }
 
+bool contains(const std::vector<std::string> &sorted, const std::string &s) {
+  return std::binary_search(sorted.begin(), sorted.end(), s);
+}
+
+const std::string *pod_service_target(const StorageNames &st, const std::string &service) {
+  auto it = std::lower_bound(st.pod_services.begin(), st.pod_services.end(), service,
+                             [](const auto &entry, const std::string &s) { return entry.first < s; });
+  return it != st.pod_services.end() && it->first == service ? &it->second : nullptr;
+}
+
+// The storage pod a resolved name reaches: "<pod>.<subdomain>" in the pods' namespace, or a Service selecting
+// exactly that pod. Nothing else does, however much it looks like one (DNS has no record for it).
+std::optional<std::string> storage_pod(const Resolved &r, const NameContext &ctx) {
+  const auto &st = ctx.storage;
+  if (st.empty() || r.kind != Resolved::Kind::Node || r.node.namespace_ != st.namespace_)
+    return std::nullopt;
+  if (!r.node.pod.empty()) {
+    if (r.node.service == st.subdomain && contains(st.pods, r.node.pod))
+      return r.node.pod;
+    return std::nullopt;
+  }
+  if (const auto *pod = pod_service_target(st, r.node.service))
+    return *pod;
+  return std::nullopt;
+}
+
 struct Split {
   std::string_view host;
   std::string_view port;
@@ -221,8 +247,54 @@ std::optional<Address> parse_address(std::string_view spelling, const NameContex
   a.host = std::string(split->host);
   a.port = split->has_port ? std::string(split->port) : std::string();
   const std::string &effective_port = port.empty() ? ctx.default_port : port;
-  a.identity = resolved->name + (effective_port.empty() ? "" : ":" + effective_port);
+  // Every name that reaches a storage pod is that pod: its per-pod Service and its "<pod>.<subdomain>" agree.
+  const auto pod = storage_pod(*resolved, ctx);
+  const std::string name =
+      pod ? *pod + "." + ctx.storage.subdomain + "." + ctx.storage.namespace_ : resolved->name;
+  a.identity = name + (effective_port.empty() ? "" : ":" + effective_port);
   return a;
+}
+
+std::optional<std::string> storage_pod_of(const Address &a, const NameContext &ctx) {
+  const bool bracketed = !a.spelling.empty() && a.spelling.front() == '[';
+  auto r = resolve_host(a.host, bracketed, ctx);
+  return r ? storage_pod(*r, ctx) : std::nullopt;
+}
+
+std::optional<std::string> why_no_storage_pod(const Address &a, const NameContext &ctx) {
+  const auto &st = ctx.storage;
+  const bool bracketed = !a.spelling.empty() && a.spelling.front() == '[';
+  auto r = resolve_host(a.host, bracketed, ctx);
+  if (st.empty() || !r || r->kind == Resolved::Kind::Ip || storage_pod(*r, ctx))
+    return std::nullopt;
+  // Only names that mention a storage pod (or its per-pod Service) by name need explaining; any other entry
+  // (a removed ordinal, another host) is plainly another node.
+  auto mentioned = [&](const std::string &label) {
+    return contains(st.pods, label) || pod_service_target(st, label) != nullptr;
+  };
+  std::string reason;
+  if (r->kind == Resolved::Kind::External) {
+    const std::string host = lower(a.host);
+    if (!mentioned(host.substr(0, host.find('.'))))
+      return std::nullopt;
+    reason = r->name + " is not a name the cluster's DNS serves (cluster domain " + domain_of(ctx) + ")";
+  } else if (!r->node.pod.empty()) {
+    if (!contains(st.pods, r->node.pod))
+      return std::nullopt;
+    reason = "service " + r->node.service + " in namespace " + r->node.namespace_ + " is not " + st.workload +
+             "'s headless service (" + st.subdomain + " in namespace " + st.namespace_ + ")";
+  } else {
+    if (!mentioned(r->node.service))
+      return std::nullopt;
+    if (pod_service_target(st, r->node.service) != nullptr)
+      reason = "service " + r->node.service + " in namespace " + r->node.namespace_ + " is not " + st.workload +
+               "'s per-pod service (in namespace " + st.namespace_ + ")";
+    else
+      reason = "it names service " + r->node.service + " in namespace " + r->node.namespace_ +
+               ", and no Service selects exactly that pod of " + st.workload + " (its pods are reached as <pod>." +
+               st.subdomain + " in namespace " + st.namespace_ + ")";
+  }
+  return a.spelling + std::string(kNamesNoStoragePod) + reason;
 }
 
 Spelling spelling_of(const Address &a, const NameContext &ctx) {

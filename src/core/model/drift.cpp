@@ -72,6 +72,18 @@ void check_entries(const std::vector<Entry> &list, const std::string &where, std
   }
 }
 
+// Why entries of a list reach no storage pod, one sentence per distinct entry.
+std::vector<std::string> unreached(const std::vector<Entry> &list, const NameContext &ctx) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto &e : list) {
+    if (e.spelling.empty() || !seen.insert(e.spelling).second) continue;
+    if (auto a = parse_address(e.spelling, ctx))
+      if (auto why = why_no_storage_pod(*a, ctx)) out.push_back(std::move(*why));
+  }
+  return out;
+}
+
 void add_spellings(const std::vector<Entry> &list, std::map<std::string, std::set<std::string>> &by_identity) {
   for (const auto &e : list)
     if (!e.spelling.empty())
@@ -150,9 +162,12 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
 
   if (in.source.entries) {
     const auto source = identify(*in.source.entries, in.names);
-    auto diff = compare(expected, source);
-    out.source_missing = std::move(diff.missing);
-    out.source_unexpected = std::move(diff.unexpected);
+    if (!in.source.discovery) {
+      auto diff = compare(expected, source);
+      out.source_missing = std::move(diff.missing);
+      out.source_unexpected = std::move(diff.unexpected);
+      out.source_evidence = unreached(source, in.names);
+    }
     check_entries(source, "source", out.duplicates, out.empty_entries);
     out.source_drift = !out.source_missing.empty() || !out.source_unexpected.empty() || !out.duplicates.empty() ||
                        !out.empty_entries.empty();
@@ -165,6 +180,7 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
     bool compared = false; // entries and diff are set (only for pods that are not in discovery mode)
     std::vector<Entry> entries;
     Difference diff;
+    std::vector<std::string> unreached; // why its entries reach no storage pod
   };
   std::map<std::vector<std::string>, Running> lists; // by distinct running list
   out.pods.reserve(in.pods.size());                  // a fleet's report holds thousands: no spare capacity
@@ -187,10 +203,12 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
         run->compared = true;
         run->entries = identify(*pod.running, in.names);
         run->diff = compare(expected, run->entries);
+        run->unreached = unreached(run->entries, in.names);
         add_spellings(run->entries, spellings);
       }
       p.missing = run->diff.missing;
       p.unexpected = run->diff.unexpected;
+      p.evidence.insert(p.evidence.end(), run->unreached.begin(), run->unreached.end());
       p.status = p.missing.empty() && p.unexpected.empty() ? PodStatus::InSync : PodStatus::Stale;
       check_entries(run->entries, "pod " + pod.name, out.duplicates, out.empty_entries);
     }

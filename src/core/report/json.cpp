@@ -40,6 +40,10 @@ ojson pod_json(const model::PodDrift &p) {
 }
 
 ojson consumer_json(const model::ConsumerDrift &c) {
+  ojson source_drift{{"drift", c.source_drift}, {"missing", strings(c.source_missing)},
+                     {"unexpected", strings(c.source_unexpected)}};
+  // Only when there is something to explain, so reports of healthy clusters keep their shape.
+  if (!c.source_evidence.empty()) source_drift["evidence"] = strings(c.source_evidence);
   ojson variants = ojson::array();
   for (const auto &v : c.spelling_variants)
     variants.push_back(ojson{{"node", v.identity}, {"spellings", strings(v.spellings)}});
@@ -56,9 +60,7 @@ ojson consumer_json(const model::ConsumerDrift &c) {
              {"key", c.source.key},
              {"entries", optional_strings(c.source.entries)}}},
       {"expected", strings(c.expected)},
-      {"sourceDrift",
-       ojson{{"drift", c.source_drift}, {"missing", strings(c.source_missing)},
-             {"unexpected", strings(c.source_unexpected)}}},
+      {"sourceDrift", std::move(source_drift)},
       {"duplicates", strings(c.duplicates)},
       {"emptyEntries", strings(c.empty_entries)},
       {"mixedSpellings", variants},

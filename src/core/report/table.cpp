@@ -71,9 +71,15 @@ std::string join(const std::vector<std::string> &v, std::string_view sep, std::s
 // "vm-vmstorage-3.vm-vmstorage.monitoring.svc.cluster.local.:8400", or for the short ".monitoring" form), as long
 // as that stays unambiguous within the cell; anything else (another namespace, an IP, an outside name) and -o wide
 // show the address as written.
-std::string addresses(const std::vector<std::string> &v, const std::string &ns, bool wide) {
+// An entry the evidence says reaches no storage pod is kept as written too: shortened,
+// "vm-vmstorage-0.wrongsvc.<ns>:8400" would read as the very node it fails to reach.
+std::string addresses(const std::vector<std::string> &v, const std::string &ns, bool wide,
+                      const std::vector<std::string> &evidence = {}) {
   if (wide || v.empty()) return join(v, ",");
   auto shorten = [&](const std::string &a) -> std::string {
+    const auto unreached = a + std::string(model::kNamesNoStoragePod);
+    if (std::any_of(evidence.begin(), evidence.end(), [&](const std::string &e) { return e.starts_with(unreached); }))
+      return a;
     const auto colon = a.rfind(':');
     if (colon == std::string::npos) return a;
     std::string host = a.substr(0, colon);
@@ -161,11 +167,13 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
       std::string status = consumer_status(consumer, color);
       int stale = 0, unknown = 0;
       std::vector<std::string> missing = consumer.source_missing, unexpected = consumer.source_unexpected;
+      std::vector<std::string> evidence = consumer.source_evidence;
       for (const auto &p : consumer.pods) {
         stale += p.status == PodStatus::Stale ? 1 : 0;
         unknown += p.status == PodStatus::Unknown ? 1 : 0;
         missing.insert(missing.end(), p.missing.begin(), p.missing.end());
         unexpected.insert(unexpected.end(), p.unexpected.begin(), p.unexpected.end());
+        evidence.insert(evidence.end(), p.evidence.begin(), p.evidence.end());
       }
       auto tidy = [](std::vector<std::string> &v) {
         std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return model::natural_less(a, b); });
@@ -185,7 +193,7 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
                                             : "no",
                    consumer.source_drift ? kRed : std::string_view{}});
       r.push_back({addresses(missing, c.namespace_, o.wide), {}});
-      r.push_back({addresses(unexpected, c.namespace_, o.wide), {}});
+      r.push_back({addresses(unexpected, c.namespace_, o.wide, evidence), {}});
       if (o.wide) r.push_back({source, {}});
       rows.push_back(std::move(r));
       continue;
@@ -197,7 +205,7 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
       r.push_back({p.name, {}});
       r.push_back({std::string(model::to_string(p.status)), color_of(p.status)});
       r.push_back({unknown_list ? "?" : addresses(p.missing, c.namespace_, o.wide), {}});
-      r.push_back({unknown_list ? "?" : addresses(p.unexpected, c.namespace_, o.wide), {}});
+      r.push_back({unknown_list ? "?" : addresses(p.unexpected, c.namespace_, o.wide, p.evidence), {}});
       if (o.wide) {
         r.push_back({ref(consumer.workload), {}});
         r.push_back({source, {}});
@@ -230,6 +238,8 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
         parts.push_back("unexpected " + join(consumer.source_unexpected, ","));
       if (parts.empty()) parts.push_back("has duplicate or empty entries");
       notes.push_back(fmt::format("{}: {} is wrong: {}", who, what, join(parts, "; ")));
+      for (const auto &e : consumer.source_evidence)
+        notes.push_back(fmt::format("{}: {}", who, e));
     }
     if (!consumer.duplicates.empty())
       notes.push_back(fmt::format("{}: duplicate entries: {}", who, join(consumer.duplicates, ",")));

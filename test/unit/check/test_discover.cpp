@@ -84,22 +84,64 @@ json pod_of(const json &deploy, const std::string &name, bool ready = true) {
 
 } // namespace
 
+namespace {
+
+// Storage StatefulSet s (headless service s) with pods s-0 .. s-2 in namespace ns.
+model::NameContext storage_s() {
+  model::NameContext names;
+  names.namespace_ = "ns";
+  names.headless_services = {"s"};
+  names.storage.workload = "s";
+  names.storage.namespace_ = "ns";
+  names.storage.subdomain = "s";
+  names.storage.pods = {"s-0", "s-1", "s-2"};
+  return names;
+}
+
+const std::vector<model::NodeName> kS01_10 = {
+    {"s-0", "s", "ns", "8400"}, {"s-1", "s", "ns", "8400"}, {"s-10", "s", "ns", "8400"}};
+
+} // namespace
+
 TEST_CASE("spell_like keeps the existing spelling, trailing dot included") {
-  std::vector<std::string> existing = {"s-0.s.ns.svc.cluster.local.:8400"};
-  auto out = spell_like(existing, "s-", {0, 1, 10}, "unused-{i}", "8400");
+  auto out = spell_like({"s-0.s.ns.svc.cluster.local.:8400"}, kS01_10, model::Spelling::Namespace, storage_s());
   CHECK(out == std::vector<std::string>{"s-0.s.ns.svc.cluster.local.:8400", "s-1.s.ns.svc.cluster.local.:8400",
                                         "s-10.s.ns.svc.cluster.local.:8400"});
+  CHECK(spell_like({"s-1.s:8400"}, kS01_10, model::Spelling::Namespace, storage_s()) ==
+        std::vector<std::string>{"s-0.s:8400", "s-1.s:8400", "s-10.s:8400"});
 }
 
 TEST_CASE("spell_like falls back to the layout default without a usable entry") {
-  auto out = spell_like({"other:8400", "s-x.s:8400"}, "s-", {0, 2}, "s-{i}.s.ns", "8401");
+  auto out = spell_like({"other:8400", "s-x.s:8400"}, {{"s-0", "s", "ns", "8401"}, {"s-2", "s", "ns", "8401"}},
+                        model::Spelling::Namespace, storage_s());
   CHECK(out == std::vector<std::string>{"s-0.s.ns:8401", "s-2.s.ns:8401"});
 }
 
-TEST_CASE("spell_like does not mistake s-1x for an ordinal prefix of another workload") {
-  // "s-10.s" begins with "s-1": the digits are read whole, so the rest is ".s".
-  auto out = spell_like({"s-10.s:8400"}, "s-", {1}, "d-{i}", "8400");
-  CHECK(out == std::vector<std::string>{"s-1.s:8400"});
+TEST_CASE("spell_like learns nothing from an entry that names a storage pod through the wrong service") {
+  // Before, the text after the ordinal was copied: every expected node became "s-<i>.wrongsvc.otherns", as
+  // unreachable as the entry, and the list compared InSync with itself.
+  for (const char *wrong : {"s-0.wrongsvc.otherns:8400", "s-0.s.otherns:8400", "s-0.nonexistent-svc.ns.svc:8400",
+                            "s-0.s.ns.svc.example.org:8400", "s-0:8400"}) {
+    CAPTURE(wrong);
+    CHECK(spell_like({wrong}, {{"s-0", "s", "ns", "8400"}}, model::Spelling::FqdnDot, storage_s()) ==
+          std::vector<std::string>{"s-0.s.ns.svc.cluster.local.:8400"});
+  }
+  // The first entry that reaches a pod gives the style, wherever it is in the list.
+  CHECK(spell_like({"s-0.wrongsvc.otherns:8400", "s-1.s.ns.svc:8400"}, {{"s-0", "s", "ns", "8400"}},
+                   model::Spelling::FqdnDot, storage_s()) == std::vector<std::string>{"s-0.s.ns.svc:8400"});
+}
+
+TEST_CASE("spell_like: KubeBlocks pod services keep their short form") {
+  auto names = storage_s();
+  names.storage.subdomain = "s-headless";
+  names.headless_services = {"s-headless"};
+  names.storage.pod_services = {{"s-0", "s-0"}, {"s-1", "s-1"}, {"s-2", "s-2"}};
+  const std::vector<model::NodeName> nodes = {{{}, "s-0", "ns", "8400"}, {{}, "s-1", "ns", "8400"}};
+  CHECK(spell_like({"s-0:8400"}, nodes, model::Spelling::Fqdn, names) ==
+        std::vector<std::string>{"s-0:8400", "s-1:8400"});
+  // The pod's own name under the headless service reaches it too, so it lends its style.
+  CHECK(spell_like({"s-1.s-headless.ns.svc:8400"}, nodes, model::Spelling::Short, names) ==
+        std::vector<std::string>{"s-0.ns.svc:8400", "s-1.ns.svc:8400"});
 }
 
 TEST_CASE("parse_ordinals_text") {
@@ -171,6 +213,98 @@ TEST_CASE("helm layout: expected list follows declared replicas, not existing po
   const auto &csel = c.consumers[0].role == model::Role::Select ? c.consumers[0] : c.consumers[1];
   CHECK_FALSE(csel.source_drift);
   CHECK(csel.pods[0].status == model::PodStatus::InSync);
+}
+
+namespace {
+
+// compute_report of a Helm release in namespace mon, offline, whose vminsert lists `entries`.
+model::ConsumerDrift helm_insert_listing(const std::vector<std::string> &entries,
+                                         const std::string &cluster_domain = "cluster.local") {
+  Inventory inv;
+  inv.offline = true;
+  inv.statefulsets.push_back(helm_sts("mon", 2));
+  auto ins = helm_consumer("mon", "vminsert", 0, 8400);
+  auto &args = ins["spec"]["template"]["spec"]["containers"][0]["args"];
+  for (const auto &e : entries) args.push_back("--storageNode=" + e);
+  inv.deployments.push_back(ins);
+  Scope scope;
+  scope.cluster_domain = cluster_domain;
+  auto report = compute_report(inv, scope);
+  REQUIRE(report.clusters.size() == 1);
+  REQUIRE(report.clusters[0].consumers.size() == 1);
+  auto cons = report.clusters[0].consumers[0];
+  CHECK(report.clusters[0].status ==
+        (cons.source_drift ? model::ClusterStatus::Drift : model::ClusterStatus::InSync));
+  return cons;
+}
+
+} // namespace
+
+TEST_CASE("helm layout: the right pods through the wrong Service or namespace are not those nodes") {
+  const std::string sts = "vm-victoria-metrics-cluster-vmstorage";
+  SUBCASE("another Service in another namespace") {
+    auto wrong = [&](int i) {
+      return sts + "-" + std::to_string(i) + ".nonexistent-svc.nonexistent-ns.svc.cluster.local.:8400";
+    };
+    auto cons = helm_insert_listing({wrong(0), wrong(1)});
+    CHECK(cons.expected == std::vector<std::string>{helm_node("mon", 0, 8400), helm_node("mon", 1, 8400)});
+    CHECK(cons.source_drift);
+    CHECK(cons.source_missing == cons.expected);
+    CHECK(cons.source_unexpected == std::vector<std::string>{wrong(0), wrong(1)});
+    CHECK(cons.source_evidence ==
+          std::vector<std::string>{
+              wrong(0) + " names no storage pod: service nonexistent-svc in namespace nonexistent-ns is not " +
+                  sts + "'s headless service (" + sts + " in namespace mon)",
+              wrong(1) + " names no storage pod: service nonexistent-svc in namespace nonexistent-ns is not " +
+                  sts + "'s headless service (" + sts + " in namespace mon)"});
+  }
+  SUBCASE("a misspelt Service: the right entry keeps its spelling and gives the style") {
+    const auto right = sts + "-0." + sts + ".mon:8400";
+    const auto misspelt = sts + "-1.vm-victoria-metrics-cluster-vmstorge.mon:8400";
+    auto cons = helm_insert_listing({right, misspelt});
+    CHECK(cons.expected == std::vector<std::string>{right, sts + "-1." + sts + ".mon:8400"});
+    CHECK(cons.source_missing == std::vector<std::string>{sts + "-1." + sts + ".mon:8400"});
+    CHECK(cons.source_unexpected == std::vector<std::string>{misspelt});
+    REQUIRE(cons.source_evidence.size() == 1);
+    CHECK(cons.source_evidence[0].starts_with(misspelt + " names no storage pod: service "
+                                                         "vm-victoria-metrics-cluster-vmstorge in namespace mon"));
+  }
+  SUBCASE("every in-cluster spelling of the right pods is InSync") {
+    auto cons =
+        helm_insert_listing({sts + "-0." + sts + ":8400", sts + "-1." + sts + ".mon.svc.cluster.local:8400"});
+    CHECK_FALSE(cons.source_drift);
+    CHECK(cons.source_evidence.empty());
+  }
+}
+
+TEST_CASE("helm layout: names are FQDNs under the cluster domain given (--cluster-domain)") {
+  const std::string sts = "vm-victoria-metrics-cluster-vmstorage";
+  const auto node = [&](int i, const std::string &domain) {
+    return sts + "-" + std::to_string(i) + "." + sts + ".mon.svc." + domain + ".:8400";
+  };
+  auto cons = helm_insert_listing({node(0, "example.org"), node(1, "example.org")}, "example.org");
+  CHECK_FALSE(cons.source_drift);
+  CHECK(cons.expected == std::vector<std::string>{node(0, "example.org"), node(1, "example.org")});
+  // The chart's default domain is another domain there: the cluster's DNS does not serve it.
+  cons = helm_insert_listing({node(0, "cluster.local"), node(1, "example.org")}, "example.org");
+  CHECK(cons.expected == std::vector<std::string>{node(0, "example.org"), node(1, "example.org")});
+  CHECK(cons.source_unexpected == std::vector<std::string>{node(0, "cluster.local")});
+  REQUIRE(cons.source_evidence.size() == 1);
+  CHECK(cons.source_evidence[0] == node(0, "cluster.local") + " names no storage pod: " + sts + "-0." + sts +
+                                       ".mon.svc.cluster.local. is not a name the cluster's DNS serves (cluster "
+                                       "domain example.org)");
+}
+
+TEST_CASE("a discovery source (srv+, file:) is no source drift; its pods are Discovery") {
+  for (const char *entry :
+       {"srv+_vminsert._tcp.vm-victoria-metrics-cluster-vmstorage.mon.svc", "file:/etc/nodes"}) {
+    CAPTURE(entry);
+    auto cons = helm_insert_listing({entry});
+    CHECK(cons.source.discovery);
+    CHECK_FALSE(cons.source_drift);
+    CHECK(cons.source_missing.empty());
+    CHECK(cons.source_unexpected.empty());
+  }
 }
 
 TEST_CASE("generic layout: ConfigMap-fed list, pod started before the ConfigMap changed is Stale") {

@@ -740,3 +740,51 @@ TEST_CASE("unreadable pod lists: the order is inferred from pod ages (a vmstorag
   CHECK(up.steps[0].role == model::Role::Select);
   CHECK(up.warnings.empty());
 }
+
+namespace {
+
+// helm(storage, listed), with vminsert's template and pods listing `insert_args` instead.
+check::Inventory helm_with_insert_args(int storage, int listed, const json &insert_args) {
+  check::Inventory inv;
+  auto s = sts("mon", kHelmSts, storage, helm_labels("vmstorage"));
+  inv.statefulsets.push_back(s);
+  add_set_pods(inv, s, storage);
+  for (auto [app, port] : {std::pair{"vminsert", 8400}, std::pair{"vmselect", 8401}}) {
+    auto container = helm_container(app, listed, port);
+    if (std::string(app) == "vminsert") container["args"] = insert_args;
+    auto d = deployment("mon", std::string("vm-victoria-metrics-cluster-") + app, 2, helm_labels(app), container);
+    inv.deployments.push_back(d);
+    add_deployment_pods(inv, d, 2);
+  }
+  return inv;
+}
+
+} // namespace
+
+TEST_CASE("helm: an entry naming a pod through the wrong Service is replaced by a name that resolves") {
+  // The wrong entry first: its spelling must not become the spelling of the repaired list.
+  const auto wrong = fmt::format("{}-0.nonexistent-svc.nonexistent-ns.svc.cluster.local.:8400", kHelmSts);
+  const json args = {"--storageNode=" + wrong, "--storageNode=" + helm_node(1, 8400),
+                     "--storageNode=" + helm_node(2, 8400)};
+  const auto c = only(make_plan(helm_with_insert_args(3, 3, args), scope(), {}));
+  CHECK(c.refusals.empty());
+  std::vector<const Step *> patches;
+  for (const auto &s : c.steps)
+    if (s.action == Action::PatchTemplate) patches.push_back(&s);
+  REQUIRE(patches.size() == 1);
+  CHECK(patches[0]->target.name == "vm-victoria-metrics-cluster-vminsert");
+  CHECK(patches[0]->added == std::vector<std::string>{helm_node(0, 8400)});
+  CHECK(patches[0]->removed == std::vector<std::string>{wrong});
+}
+
+TEST_CASE("a discovery source (srv+) is never replaced by a fixed list, nor are its pods restarted") {
+  const json args = {"--storageNode=srv+_vminsert._tcp.vm-victoria-metrics-cluster-vmstorage.mon.svc"};
+  const auto c = only(make_plan(helm_with_insert_args(3, 2, args), scope(), {}));
+  CHECK(c.refusals.empty());
+  CHECK_FALSE(c.steps.empty()); // vmselect's fixed list still lacks node 2
+  for (const auto &s : c.steps) {
+    CAPTURE(s.target.name);
+    CHECK(s.role == model::Role::Select);
+    CHECK(s.target.name.find("vminsert") == std::string::npos);
+  }
+}

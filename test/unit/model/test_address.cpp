@@ -200,3 +200,104 @@ TEST_CASE("list_spelling") {
   CHECK_FALSE(list_spelling({}, c));
   CHECK_FALSE(list_spelling({"", "srv+x"}, c));
 }
+
+namespace {
+
+// StatefulSet vmstorage (headless service vmstorage, pods vmstorage-0..2) in namespace mon.
+NameContext ctx_storage() {
+  auto c = ctx_mon();
+  c.storage.workload = "vmstorage";
+  c.storage.namespace_ = "mon";
+  c.storage.subdomain = "vmstorage";
+  c.storage.pods = {"vmstorage-0", "vmstorage-1", "vmstorage-2"};
+  return c;
+}
+
+// KubeBlocks: InstanceSet vm-vmstorage, pods behind vm-vmstorage-headless, one Service per pod named as the pod.
+NameContext ctx_kubeblocks() {
+  NameContext c;
+  c.namespace_ = "mon";
+  c.headless_services = {"vm-vmstorage-headless"};
+  c.storage.workload = "vm-vmstorage";
+  c.storage.namespace_ = "mon";
+  c.storage.subdomain = "vm-vmstorage-headless";
+  c.storage.pods = {"vm-vmstorage-0", "vm-vmstorage-1"};
+  c.storage.pod_services = {{"vm-vmstorage-0", "vm-vmstorage-0"}, {"vm-vmstorage-1", "vm-vmstorage-1"}};
+  return c;
+}
+
+std::optional<std::string> reached_pod(std::string_view s, const NameContext &c) {
+  auto a = parse_address(s, c);
+  REQUIRE(a.has_value());
+  return storage_pod_of(*a, c);
+}
+
+std::optional<std::string> why_not(std::string_view s, const NameContext &c) {
+  auto a = parse_address(s, c);
+  REQUIRE(a.has_value());
+  return why_no_storage_pod(*a, c);
+}
+
+} // namespace
+
+TEST_CASE("storage_pod_of: <pod>.<subdomain> in the pods' namespace, in every spelling DNS resolves") {
+  const auto c = ctx_storage();
+  for (const char *s : {"vmstorage-1.vmstorage:8400", "vmstorage-1.vmstorage.mon:8400",
+                        "vmstorage-1.vmstorage.mon.svc", "vmstorage-1.vmstorage.mon.svc.cluster.local:8400",
+                        "VMSTORAGE-1.vmstorage.mon.svc.cluster.local.:8400"}) {
+    CAPTURE(s);
+    CHECK(reached_pod(s, c) == "vmstorage-1");
+    CHECK_FALSE(why_not(s, c));
+  }
+  // The right pod name through anything else reaches nothing.
+  for (const char *s :
+       {"vmstorage-1.wrongsvc.otherns:8400", "vmstorage-1.vmstorage.otherns:8400", "vmstorage-1.vmstorge:8400",
+        "vmstorage-1.nonexistent-svc.nonexistent-ns.svc.cluster.local.:8400", "vmstorage-1:8400",
+        "vmstorage-1.vmstorage.mon.svc.example.org:8400", "vmstorage-1.vmstorage.mon.:8400", "vmstorage:8400",
+        "vmstorage-7.vmstorage:8400", "10.0.0.1:8400"}) {
+    CAPTURE(s);
+    CHECK_FALSE(reached_pod(s, c));
+  }
+}
+
+TEST_CASE("identity: every name that reaches a storage pod is that pod; look-alikes keep their own identity") {
+  const auto c = ctx_storage();
+  CHECK(id("vmstorage-0.vmstorage.mon.svc.cluster.local.:8400", c) == "vmstorage-0.vmstorage.mon:8400");
+  CHECK(id("vmstorage-0.wrongsvc.otherns:8400", c) == "vmstorage-0.wrongsvc.otherns:8400");
+  // KubeBlocks: the per-pod Service and the pod under its headless service are one node.
+  const auto kb = ctx_kubeblocks();
+  CHECK(id("vm-vmstorage-0:8400", kb) == "vm-vmstorage-0.vm-vmstorage-headless.mon:8400");
+  CHECK(id("vm-vmstorage-0.mon.svc:8400", kb) == "vm-vmstorage-0.vm-vmstorage-headless.mon:8400");
+  CHECK(id("vm-vmstorage-0.vm-vmstorage-headless:8400", kb) == "vm-vmstorage-0.vm-vmstorage-headless.mon:8400");
+  CHECK(reached_pod("vm-vmstorage-1.mon:8400", kb) == "vm-vmstorage-1");
+  CHECK(id("vm-vmstorage-0.otherns:8400", kb) == "vm-vmstorage-0.otherns:8400");
+  // Without storage knowledge, identities are the DNS names they always were.
+  CHECK(id("vm-vmstorage-0:8400", ctx_mon()) == "vm-vmstorage-0.mon:8400");
+}
+
+TEST_CASE("why_no_storage_pod: says why a look-alike reaches no storage pod") {
+  const auto c = ctx_storage();
+  CHECK(why_not("vmstorage-0.wrongsvc.otherns:8400", c) ==
+        "vmstorage-0.wrongsvc.otherns:8400 names no storage pod: service wrongsvc in namespace otherns is not "
+        "vmstorage's headless service (vmstorage in namespace mon)");
+  CHECK(why_not("vmstorage-0.vmstorage.otherns.svc:8400", c) ==
+        "vmstorage-0.vmstorage.otherns.svc:8400 names no storage pod: service vmstorage in namespace otherns is "
+        "not vmstorage's headless service (vmstorage in namespace mon)");
+  CHECK(why_not("vmstorage-2:8400", c) ==
+        "vmstorage-2:8400 names no storage pod: it names service vmstorage-2 in namespace mon, and no Service "
+        "selects exactly that pod of vmstorage (its pods are reached as <pod>.vmstorage in namespace mon)");
+  CHECK(why_not("vmstorage-0.vmstorage.mon.svc.example.org:8400", c) ==
+        "vmstorage-0.vmstorage.mon.svc.example.org:8400 names no storage pod: "
+        "vmstorage-0.vmstorage.mon.svc.example.org. is not a name the cluster's DNS serves (cluster domain "
+        "cluster.local)");
+  CHECK(why_not("vm-vmstorage-1.otherns:8400", ctx_kubeblocks()) ==
+        "vm-vmstorage-1.otherns:8400 names no storage pod: service vm-vmstorage-1 in namespace otherns is not "
+        "vm-vmstorage's per-pod service (in namespace mon)");
+  // Nothing to explain: a node that is simply another one (a removed ordinal, another host, an IP).
+  for (const char *s :
+       {"vmstorage-7.vmstorage:8400", "db.example.com:8400", "10.0.0.1:8400", "other.otherns:8400"}) {
+    CAPTURE(s);
+    CHECK_FALSE(why_not(s, c));
+  }
+  CHECK_FALSE(why_not("vmstorage-0.wrongsvc.otherns:8400", ctx_mon())); // no storage known: no opinion
+}

@@ -511,3 +511,44 @@ TEST_CASE("spelling_splits: vminsert first, then vmselect; workloads by name") {
   CHECK(splits[0].workloads[0].workload.name == "vminsert-2");
   CHECK(splits[0].workloads[1].workload.name == "vminsert-10");
 }
+
+TEST_CASE("compute_consumer: a discovery source has no membership to drift, but its empty entries still count") {
+  auto in = consumer(kThree);
+  in.source.kind = ListSource::Kind::TemplateArgs;
+  in.source.entries = List{"srv+_vminsert._tcp.vmstorage.mon.svc"};
+  in.source.discovery = true;
+  auto d = compute_consumer(in);
+  CHECK_FALSE(d.source_drift);
+  CHECK(d.source_missing.empty());
+  CHECK(d.source_unexpected.empty());
+  in.source.entries = List{"srv+_vminsert._tcp.vmstorage.mon.svc", ""};
+  d = compute_consumer(in);
+  CHECK(d.source_drift); // VictoriaMetrics refuses to start on an empty entry, discovery or not
+  CHECK(d.empty_entries == List{"source entry 2 of 2 is empty"});
+}
+
+TEST_CASE("compute_consumer: storage pods through the wrong service are unexpected, with evidence") {
+  auto in = consumer({"vmstorage-0.vmstorage:8400", "vmstorage-1.vmstorage:8400"});
+  in.names.storage.workload = "vmstorage";
+  in.names.storage.namespace_ = "mon";
+  in.names.storage.subdomain = "vmstorage";
+  in.names.storage.pods = {"vmstorage-0", "vmstorage-1"};
+  const List wrong{"vmstorage-0.wrongsvc.otherns:8400", "vmstorage-1.vmstorage.mon.svc.cluster.local:8400"};
+  in.source.kind = ListSource::Kind::TemplateArgs;
+  in.source.entries = wrong;
+  in.pods.push_back(pod("vminsert-a", wrong));
+  in.pods.push_back(pod("vminsert-b", wrong));
+  auto d = compute_consumer(in);
+  const std::string why = "vmstorage-0.wrongsvc.otherns:8400 names no storage pod: service wrongsvc in namespace "
+                          "otherns is not vmstorage's headless service (vmstorage in namespace mon)";
+  CHECK(d.source_drift);
+  CHECK(d.source_missing == List{"vmstorage-0.vmstorage:8400"});
+  CHECK(d.source_unexpected == List{"vmstorage-0.wrongsvc.otherns:8400"});
+  CHECK(d.source_evidence == List{why});
+  for (const auto &p : d.pods) {
+    CHECK(p.status == PodStatus::Stale);
+    CHECK(p.missing == List{"vmstorage-0.vmstorage:8400"});
+    CHECK(p.unexpected == List{"vmstorage-0.wrongsvc.otherns:8400"});
+    CHECK(p.evidence == List{why});
+  }
+}

@@ -459,3 +459,14 @@ TEST_CASE("render json: spellingSplits, drift for vminsert only") {
       {"kind": "Deployment", "name": "vmselect-a", "spellings": ["vmstorage-0.vmstorage:8401"]},
       {"kind": "Deployment", "name": "vmselect-b", "spellings": ["vmstorage-0.vmstorage.mon:8401"]}]}])j"));
 }
+
+TEST_CASE("render table: an entry that reaches no storage pod is shown as written, not as the pod it looks like") {
+  auto r = small_report();
+  auto &pod = r.clusters[0].consumers[0].pods[0];
+  pod.missing = {"vmstorage-1.vmstorage.mon.svc:8401"};
+  pod.unexpected = {"vmstorage-1.wrongsvc.mon:8401"};
+  pod.evidence = {"vmstorage-1.wrongsvc.mon:8401 names no storage pod: service wrongsvc in namespace mon is not "
+                  "vmstorage's headless service (vmstorage in namespace mon)"};
+  const auto text = rendered(r, table());
+  CHECK(text.find("   vmstorage-1:8401   vmstorage-1.wrongsvc.mon:8401") != std::string::npos);
+}
