@@ -594,3 +594,22 @@ def test_fix_role_suffices(plane_for, layout, tmp_path):
     # ...and nothing more: it cannot, say, delete a Deployment or read Secrets.
     denied = run_vmsync("check", "-n", "default", kubeconfig=kc)
     assert denied.rc == 2, denied
+
+
+def test_named_cluster_not_found_is_an_error(plane_for):
+    """Issue 16 §2, live: a cluster named on the command line that the namespace does not hold is an error naming
+    it and the namespace, as kubectl's NotFound is, never "nothing to do"; nothing is touched."""
+    cp = plane_for("generic")
+    ns = cp.new_namespace("fixnf")
+    deploy_and_drift(cp, "generic", ns, 3, 4)
+    snap = settled_snapshot(cp, ns)
+    want = f'vmsync: error: no VictoriaMetrics cluster "nope" in namespace "{ns}" (try -A, or `vmsync check` to list them)\n'
+    for args in (["fix", "--yes"], ["fix", "--dry-run=client"], ["check"]):
+        r = cp.vmsync(*args, "-n", ns, "nope")
+        assert (r.rc, r.err, r.out) == (2, want, ""), r
+    r = cp.vmsync("fix", "--yes", "-A", "nope")
+    assert (r.rc, r.err) == (2, 'vmsync: error: no VictoriaMetrics cluster "nope" in any namespace (try -A, or '
+                                '`vmsync check` to list them)\n'), r
+    time.sleep(1)
+    assert snapshot(cp, ns) == snap
+
