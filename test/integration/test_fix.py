@@ -603,7 +603,8 @@ def test_named_cluster_not_found_is_an_error(plane_for):
     ns = cp.new_namespace("fixnf")
     deploy_and_drift(cp, "generic", ns, 3, 4)
     snap = settled_snapshot(cp, ns)
-    want = f'vmsync: error: no VictoriaMetrics cluster "nope" in namespace "{ns}" (try -A, or `vmsync check` to list them)\n'
+    want = (f'vmsync: error: no VictoriaMetrics cluster "nope" in namespace "{ns}" (try -A, or `vmsync check` to '
+            "list them)\n")
     for args in (["fix", "--yes"], ["fix", "--dry-run=client"], ["check"]):
         r = cp.vmsync(*args, "-n", ns, "nope")
         assert (r.rc, r.err, r.out) == (2, want, ""), r
