@@ -594,3 +594,76 @@ def test_fix_role_suffices(plane_for, layout, tmp_path):
     # ...and nothing more: it cannot, say, delete a Deployment or read Secrets.
     denied = run_vmsync("check", "-n", "default", kubeconfig=kc)
     assert denied.rc == 2, denied
+
+
+def test_named_cluster_not_found_is_an_error(plane_for):
+    """Issue 16 §2, live: a cluster named on the command line that the namespace does not hold is an error naming
+    it and the namespace, as kubectl's NotFound is, never "nothing to do"; nothing is touched."""
+    cp = plane_for("generic")
+    ns = cp.new_namespace("fixnf")
+    deploy_and_drift(cp, "generic", ns, 3, 4)
+    snap = settled_snapshot(cp, ns)
+    want = (f'vmsync: error: no VictoriaMetrics cluster "nope" in namespace "{ns}" (try -A, or `vmsync check` to '
+            "list them)\n")
+    for args in (["fix", "--yes"], ["fix", "--dry-run=client"], ["check"]):
+        r = cp.vmsync(*args, "-n", ns, "nope")
+        assert (r.rc, r.err, r.out) == (2, want, ""), r
+    r = cp.vmsync("fix", "--yes", "-A", "nope")
+    assert (r.rc, r.err) == (2, 'vmsync: error: no VictoriaMetrics cluster "nope" in any namespace (try -A, or '
+                                '`vmsync check` to list them)\n'), r
+    time.sleep(1)
+    assert snapshot(cp, ns) == snap
+
+
+def test_fix_all_namespaces_reads_opsrequests_namespace_by_namespace(plane_for, tmp_path):
+    """Issue 16 §6: a fixer who may list OpsRequests only in the namespaces of its RoleBindings (everything else
+    cluster-wide) runs fix -A. The OpsRequest vmsync made that is still in progress there is read namespace by
+    namespace and waited for, not restarted over; where even that list is forbidden, the namespace is an error
+    naming the permission and is left alone, never planned as if nothing ran."""
+    layout = "kubeblocks-1.0"
+    cp = plane_for(layout)
+    ns = cp.new_namespace("fixops")
+    deploy_and_drift(cp, layout, ns, 3, 4, replicas=3)
+    held = "vm-vmsync-restart-vminsert-held"
+    cp.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "operations.kubeblocks.io/v1alpha1", "kind": "OpsRequest",
+        "metadata": {"name": held, "namespace": ns,
+                     "labels": {"app.kubernetes.io/instance": "vm", "app.kubernetes.io/managed-by": "vmsync",
+                                "apps.kubeblocks.io/component-name": "vminsert"},
+                     # the stand-in leaves it Pending, however fast it would run it (test/cluster/README.md)
+                     "annotations": {"kcp.vmsync.io/hold": "true"}},
+        "spec": {"clusterName": "vm", "type": "Restart", "restart": [{"componentName": "vminsert"}]}}))
+    ops_rule = {"apiGroups": ["operations.kubeblocks.io"], "resources": ["opsrequests"], "verbs": ["get", "list"]}
+    kc = sa_kubeconfig(cp, ns, "fixer", [ops_rule], tmp_path)
+    cluster_role = f"fixops-{ns}"  # cluster-scoped: one per test namespace
+    cp.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": cluster_role},
+        "rules": [r for r in FIX_RULES if "opsrequests" not in r["resources"]]}))
+    cp.kubectl("create", "clusterrolebinding", cluster_role, f"--clusterrole={cluster_role}",
+               f"--serviceaccount={ns}:fixer")
+    assert "no" == cp.kubectl("auth", "can-i", "list", "opsrequests.operations.kubeblocks.io", "-A",
+                              f"--as=system:serviceaccount:{ns}:fixer", check=False).strip()
+
+    def plan_of_ns():
+        # Other tests' clusters share the plane; the exit code is theirs too, this namespace's plan is ours.
+        r = run_vmsync("fix", "-A", "--dry-run=client", "-o", "json", kubeconfig=kc)
+        assert r.rc in (1, 2), r
+        (mine,) = [c for c in r.json()["clusters"] if c["namespace"] == ns]
+        return mine
+
+    mine = plan_of_ns()
+    assert mine["errors"] == [], mine
+    vminsert = [s for s in mine["steps"] if s["role"] == "vminsert"]
+    assert [(s["action"], s["target"]["name"]) for s in vminsert] == [("wait", held)], mine
+    assert "delete-pod" in [s["action"] for s in mine["steps"] if s["role"] == "vmselect"], mine
+
+    # Without the right to list them in the namespace either: an error naming it, and no step.
+    cp.kubectl("delete", "rolebinding", "-n", ns, "fixer")
+    mine = plan_of_ns()
+    assert mine["steps"] == [], mine
+    assert len(mine["errors"]) == 1 and mine["errors"][0].startswith(
+        f'may not list opsrequests.operations.kubeblocks.io in namespace "{ns}": fix waits for a Restart OpsRequest '
+        "still running there before it restarts pods"), mine
+    r = run_vmsync("fix", "-n", ns, "--yes", kubeconfig=kc)
+    assert r.rc == 2 and f'error: may not list opsrequests.operations.kubeblocks.io in namespace "{ns}"' in r.out, r
+    assert len(pods(cp, ns, layout, "vmselect")) == 3 and cp.vmsync("check", "-n", ns).rc == 1

@@ -600,6 +600,12 @@ ClusterOutcome run_cluster(kube::Client &client, const check::Scope &scope, cons
 
 } // namespace
 
+// The OpsRequests vmsync made are read so that one still running is waited for, not restarted over. A user who
+// may not list them over all namespaces (-A with RoleBindings) reads them namespace by namespace, in the
+// namespaces of the KubeBlocks components found, as check -A does with its own lists. A namespace where even
+// that is forbidden becomes a namespace error, as an unreadable namespace is for check: its clusters are left
+// alone, since planning as if nothing ran could restart pods under a running OpsRequest. A missing OpsRequest
+// API (404) means that none can be running.
 LiveState read_state(kube::Client &client, const check::Scope &scope) {
   LiveState st;
   st.inventory = check::read_inventory(client, scope);
@@ -607,19 +613,36 @@ LiveState read_state(kube::Client &client, const check::Scope &scope) {
   const kube::Resource ops = st.inventory.kubeblocks == check::KubeBlocksVersion::V09
                                  ? kube::Resource{"apps.kubeblocks.io", "v1alpha1", "opsrequests", "OpsRequest", true}
                                  : kube::Resource{"operations.kubeblocks.io", "v1alpha1", "opsrequests", "OpsRequest", true};
-  kube::ListQuery q;
-  q.resource = ops;
-  q.namespace_ = scope.all_namespaces ? std::string{} : scope.namespace_;
-  q.options.label_selector = "app.kubernetes.io/managed-by=vmsync";
-  try {
-    auto res = client.list(q);
-    for (auto &item : res.items) {
-      if (!item.contains("apiVersion")) item["apiVersion"] = ops.api_version();
-      st.opsrequests.push_back(std::move(item));
+  std::set<std::string> kubeblocks_namespaces;
+  for (const auto &its : st.inventory.instancesets)
+    kubeblocks_namespaces.insert(check::meta_namespace(its));
+  // Whether the OpsRequests of `where` ("": all namespaces) were read; false when that is forbidden.
+  auto read = [&](const std::string &where) {
+    kube::ListQuery q;
+    q.resource = ops;
+    q.namespace_ = where;
+    q.options.label_selector = "app.kubernetes.io/managed-by=vmsync";
+    try {
+      for (auto &item : client.list(q).items) {
+        if (!item.contains("apiVersion")) item["apiVersion"] = ops.api_version();
+        st.opsrequests.push_back(std::move(item));
+      }
+    } catch (const ApiError &e) {
+      if (e.status() == 404) return true;
+      if (e.status() != 403) throw;
+      if (!where.empty() && kubeblocks_namespaces.contains(where))
+        st.inventory.namespace_errors.emplace(
+            where, fmt::format("may not list {}.{} in namespace \"{}\": fix waits for a Restart OpsRequest still "
+                               "running there before it restarts pods, so without that right it leaves the "
+                               "namespace alone ({})",
+                               ops.plural, ops.group, where, e.what()));
+      return false;
     }
-  } catch (const ApiError &) {
-    // No OpsRequest API or no right to list it: an OpsRequest still running is then simply not waited for.
-  }
+    return true;
+  };
+  if (read(scope.all_namespaces ? std::string{} : scope.namespace_) || !scope.all_namespaces) return st;
+  for (const auto &where : kubeblocks_namespaces)
+    read(where);
   return st;
 }
 

@@ -51,6 +51,10 @@ const (
 	LabelAppInstance   = "app.kubernetes.io/instance"
 	LabelComponentName = "apps.kubeblocks.io/component-name"
 	AnnRestart         = "kubeblocks.io/restart"
+	// Not KubeBlocks': a test's hook. The stand-in leaves an OpsRequest with
+	// this annotation as it is (Pending), so that a test sees what vmsync does
+	// while an OpsRequest is in progress, however fast the stand-in would run it.
+	AnnHold = "kcp.vmsync.io/hold"
 )
 
 // StandIn is the KubeBlocks stand-in.
@@ -396,6 +400,9 @@ func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Un
 	phase, _, _ := unstructured.NestedString(ops.Object, "status", "phase")
 	switch phase {
 	case "Succeed", "Failed", "Cancelled", "Aborted":
+		return nil
+	}
+	if ops.GetAnnotations()[AnnHold] != "" {
 		return nil
 	}
 	ns := ops.GetNamespace()
