@@ -33,8 +33,8 @@ std::string read_all(std::istream &in) {
   return ss.str();
 }
 
-// What has been read so far: the number of objects, and each named object's first origin and content (as a hash
-// of its canonical dump: nlohmann::json keeps an object's keys sorted, so equal objects dump equally).
+// What has been read so far: the number of objects, and each named object's first origin and content (as
+// nlohmann::json's own hash of the value: equal objects hash equally, whatever order their keys came in).
 struct Reading {
   std::size_t objects = 0;
   struct First {
@@ -50,7 +50,7 @@ bool first_reading(const nlohmann::json &obj, const std::string &group, const st
   const auto name = meta_name(obj);
   if (name.empty()) return true; // generateName: every copy is another object
   const auto ns = meta_namespace(obj);
-  const auto hash = std::hash<std::string>{}(obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  const auto hash = std::hash<nlohmann::json>{}(obj);
   auto [it, inserted] = reading.seen.try_emplace({group, kind, ns, name}, Reading::First{origin, hash});
   if (inserted) return true;
   if (it->second.hash == hash) return false;
