@@ -272,7 +272,11 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
       cj["namespace"] = c.namespace_;
       cj["name"] = c.name;
       cj["applied"] = nlohmann::ordered_json::array();
-      for (const auto &a : c.applied) cj["applied"].push_back(fix::step_to_json(a.step));
+      for (const auto &a : c.applied) {
+        auto step = fix::step_to_json(a.step);
+        if (!a.detail.empty()) step["detail"] = a.detail; // e.g. the OpsRequest made, a lost answer read back
+        cj["applied"].push_back(std::move(step));
+      }
       cj["notApplied"] = nlohmann::ordered_json::array();
       for (const auto &s : c.not_applied) cj["notApplied"].push_back(fix::step_to_json(s));
       cj["outcomeUnknown"] = c.outcome_unknown && c.failed_step ? nlohmann::ordered_json(fix::step_to_json(*c.failed_step))

@@ -97,40 +97,86 @@ def test_fix_succeeds_through_retries(cp, proxy, drifted, rule):
 
 
 UNKNOWN = "\n  outcome unknown (it reached the server, whose answer was lost: it may have been applied):\n"
+LOST = r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)"
 
 
-@pytest.mark.parametrize("rule,said,unknown", [
-    ({"fault": "status", "status": 503, "method": "PATCH", "times": 1}, r"patch .*service unavailable", False),
-    ({"fault": "status", "status": 500, "method": "PATCH", "times": 1}, r"patch .*internal error", False),
-    ({"fault": "reset", "method": "PATCH", "times": 1},
-     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$", True),
-    ({"fault": "truncate", "method": "PATCH", "times": 1, "bytes": 20},
-     r"PATCH https://\S+: connection broken: .* \(not sent again: the server may have acted on it\)$", True),
-], ids=["503-on-patch", "500-on-patch", "reset-on-patch", "truncated-patch-answer"])
-def test_fix_stops_cleanly_on_a_write_it_cannot_retry(cp, proxy, drifted, rule, said, unknown):
-    """A PATCH the server may have acted on is not sent again blindly: fix stops, says which and why. A PATCH
-    whose answer was lost is listed as of unknown outcome, not as not applied; one the server refused is not
-    applied."""
+@pytest.mark.parametrize("rule,said", [
+    ({"fault": "status", "status": 503, "method": "PATCH", "times": 1}, r"patch .*service unavailable"),
+    ({"fault": "status", "status": 500, "method": "PATCH", "times": 1}, r"patch .*internal error"),
+], ids=["503-on-patch", "500-on-patch"])
+def test_fix_stops_cleanly_on_a_refused_write(cp, proxy, drifted, rule, said):
+    """A PATCH the server answered with an error is not sent again: fix stops, says which and why, and lists it
+    as not applied."""
     proxy.rules(rule)
     r = fix(proxy, drifted, "-o", "json")
     assert_clean_stop(r, said)
-    # Sent once, by vmsync and by libcurl alike (libcurl resends on a dead reused connection by itself).
     assert len([e for e in proxy.log() if e["method"] == "PATCH"]) == 1, proxy.log()
     failed = re.search(r"vmsync: error: \S+: (.*?) failed: ", r.err).group(1)
     (cluster,) = [c for c in json.loads(r.out)["clusters"] if c["error"]]
     not_applied = r.err.split("\n  not applied:\n")[1] if "\n  not applied:\n" in r.err else ""
-    if unknown:
-        assert UNKNOWN + f"    - {failed}\n" in r.err, r
-        assert f"- {failed}\n" not in not_applied, r
-        assert cluster["outcomeUnknown"] is not None, cluster
-        assert cluster["outcomeUnknown"] not in cluster["notApplied"], cluster
-        assert "running `vmsync fix` again resumes from the live state" in r.err, r
-    else:
-        assert UNKNOWN not in r.err, r
-        assert not_applied.startswith(f"    - {failed}\n"), r
-        assert cluster["outcomeUnknown"] is None, cluster
+    assert UNKNOWN not in r.err, r
+    assert not_applied.startswith(f"    - {failed}\n"), r
+    assert cluster["outcomeUnknown"] is None, cluster
     if "\n  applied:\n" in r.err:  # steps before the failed one went through: say how to finish
         assert "running `vmsync fix` again resumes from the live state" in r.err, r
+    assert_heals(cp, proxy, drifted)
+
+
+def test_fix_reads_back_a_lost_answer_and_goes_on_when_applied(cp, proxy, drifted):
+    """The answer to a PATCH that the server applied is cut off: fix reads the Deployment back, finds the repaired
+    list and its hash there, and goes on without sending it again; the run heals the cluster."""
+    rule = {"fault": "truncate", "method": "PATCH", "times": 1, "bytes": 20}
+    proxy.rules(rule)
+    r = fix(proxy, drifted, "-o", "json")
+    assert r.rc == 0, r
+    assert proxy.fired("truncate"), proxy.log()
+    (said,) = [l for l in r.err.splitlines() if "was lost" in l]
+    assert re.search(r"read back, Deployment \S+/\S+ shows it was applied: going on$", said), said
+    patches = [e for e in proxy.log() if e["method"] == "PATCH"]
+    # Never sent again: each Deployment got two PATCHes, its repair and, at the end, the last-fix annotation.
+    per_object = {}
+    for e in patches:
+        per_object[e["url"].split("?")[0]] = per_object.get(e["url"].split("?")[0], 0) + 1
+    assert sorted(per_object.values()) == [2, 2], patches
+    (cluster,) = json.loads(r.out)["clusters"]
+    details = [s.get("detail", "") for s in cluster["applied"]]
+    assert details.count("its answer was lost; read back, it was applied") == 1, cluster["applied"]
+    assert cluster["error"] is None and cluster["outcomeUnknown"] is None, cluster
+    r = proxy.vmsync("check", "-n", drifted)
+    assert r.rc == 0, r
+
+
+def test_fix_reads_back_a_lost_write_and_resends_when_not_applied(cp, proxy, drifted):
+    """The connection is reset under a PATCH before the server saw it: read back, the Deployment still holds the
+    old list, so fix plans again from live state and sends it once more; the run heals the cluster."""
+    proxy.rules({"fault": "reset", "method": "PATCH", "times": 1})
+    r = fix(proxy, drifted)
+    assert r.rc == 0, r
+    (said,) = [l for l in r.err.splitlines() if "shows it was not applied" in l]
+    assert re.search(LOST + r"; read back, Deployment \S+/\S+ shows it was not applied; re-reading and planning "
+                     r"again$", said), said
+    patches = [e for e in proxy.log() if e["method"] == "PATCH"]
+    assert patches[0]["fault"] == "reset" and patches[1]["url"] == patches[0]["url"], patches
+    r = proxy.vmsync("check", "-n", drifted)
+    assert r.rc == 0, r
+
+
+def test_fix_lost_answer_that_cannot_be_read_back_is_of_unknown_outcome(cp, proxy, drifted):
+    """Neither the answer nor the object can be read: the step is listed as of unknown outcome (not as not
+    applied), fix stops cleanly, and a second run resumes from the live state."""
+    proxy.rules({"fault": "reset", "method": "PATCH", "times": 1},
+                {"fault": "status", "status": 403, "method": "GET", "path": "/deployments/[^/]+$", "times": 10})
+    r = fix(proxy, drifted, "-o", "json")
+    assert_clean_stop(r, LOST + r"; reading Deployment \S+ back to learn whether it was applied failed too: .*forbidden")
+    assert len([e for e in proxy.log() if e["method"] == "PATCH"]) == 1, proxy.log()
+    failed = re.search(r"vmsync: error: \S+: (.*?) failed: ", r.err).group(1)
+    (cluster,) = [c for c in json.loads(r.out)["clusters"] if c["error"]]
+    not_applied = r.err.split("\n  not applied:\n")[1] if "\n  not applied:\n" in r.err else ""
+    assert UNKNOWN + f"    - {failed}\n" in r.err, r
+    assert f"- {failed}\n" not in not_applied, r
+    assert cluster["outcomeUnknown"] is not None, cluster
+    assert cluster["outcomeUnknown"] not in cluster["notApplied"], cluster
+    assert "running `vmsync fix` again resumes from the live state" in r.err, r
     assert_heals(cp, proxy, drifted)
 
 

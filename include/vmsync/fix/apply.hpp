@@ -57,7 +57,7 @@ struct ApplyOptions {
   std::chrono::milliseconds lock_wait{0};                      // how long to wait for another fixer's Lease
   std::chrono::seconds lease_duration{60};
   std::string holder;         // "<hostname>-<pid>"
-  int max_conflicts = 3;      // 409s re-planned per cluster before giving up
+  int max_conflicts = 3;      // 409s (and, apart, lost writes read back as not applied) re-planned per cluster
   std::chrono::milliseconds poll{1000};
   // Replaceable for tests; defaults: system_clock::now and std::this_thread::sleep_for.
   std::function<std::chrono::system_clock::time_point()> now;
@@ -76,8 +76,10 @@ struct ClusterOutcome {
   std::optional<Step> failed_step;
   std::string error;            // why it failed (or why it could not start: the Lease is held)
   // The failed step is a write that reached the server and got no readable answer (the connection broke or
-  // timed out after sending, the answer was cut off, or a 504): it may have been applied. It is then not in
-  // `not_applied`.
+  // timed out after sending, the answer was cut off, or a 504), and reading its object back to decide failed
+  // too: it may have been applied. It is then not in `not_applied`. (A lost answer whose object could be read
+  // back is decided: applied, the run goes on; not applied, it is planned again and resent, a bounded number of
+  // times; see read_back.hpp.)
   bool outcome_unknown = false;
   std::vector<Step> not_applied; // the failed step (unless its outcome is unknown) and every later step
   std::vector<std::string> refusals, warnings;

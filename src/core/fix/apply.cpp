@@ -3,8 +3,10 @@
 //   2. re-read and re-plan under it: the plan shown before may be stale, and what another run already applied
 //      simply drops out of a plan computed from live state (this is also how a failed run resumes);
 //   3. execute the steps in order; a 409 (stale resourceVersion, a JSON patch `test` that no longer holds, a pod
-//      replaced under a uid precondition) re-reads and re-plans, a bounded number of times; any other failure
-//      stops the cluster, and the outcome lists the steps applied and those not applied;
+//      replaced under a uid precondition) re-reads and re-plans, a bounded number of times; a write whose answer
+//      was lost is decided by reading its object back (applied: go on; not applied: re-plan and resend, bounded;
+//      unreadable: its outcome stays unknown); any other failure stops the cluster, and the outcome lists the
+//      steps applied, the one of unknown outcome, and those not applied;
 //   4. waits poll the same read + drift computation that check uses, so "done" means what check will say;
 //   5. Events on every object changed and the last-fix annotation on workloads vmsync edited; release the Lease.
 // Then one fresh check of the whole scope decides the exit code.
@@ -12,6 +14,7 @@
 
 #include "consumer_state.hpp"
 #include "vmsync/error.hpp"
+#include "vmsync/fix/read_back.hpp"
 #include "vmsync/fix/render.hpp"
 
 #include <algorithm>
@@ -31,10 +34,23 @@ namespace chrono = std::chrono;
 
 namespace {
 
+// A write whose answer was lost and whose object could not be read back either: it may have been applied.
+class OutcomeUnknown : public Error {
+public:
+  using Error::Error;
+};
+
+// A write whose answer was lost and that, read back, was not applied: safe to plan again and resend.
+class LostNotApplied : public Error {
+public:
+  using Error::Error;
+};
+
 // Whether a write that failed with `e` may still have been applied: it reached the server and no readable answer
 // came back. A status the API server chose to send (409, 422, 500 with a Status, ...) says it was not applied;
 // 504 says the server stopped waiting for it, not that it was undone.
 bool may_have_acted(const Error &e) {
+  if (dynamic_cast<const OutcomeUnknown *>(&e) != nullptr) return true;
   if (const auto *api = dynamic_cast<const ApiError *>(&e)) return api->status() == 504;
   if (const auto *transfer = dynamic_cast<const kube::TransferError *>(&e)) return transfer->request_sent();
   return dynamic_cast<const ParseError *>(&e) != nullptr; // a 2xx answer that could not be read: it was applied
@@ -265,7 +281,9 @@ public:
     const auto &t = s.target;
     switch (s.action) {
     case Action::PatchConfigMap: {
-      auto resp = client_.patch(resource_for(t), t.namespace_, t.name, *s.patch_type, s.body, kube::DryRun::None);
+      auto resp = write(s, detail, [&] {
+        return client_.patch(resource_for(t), t.namespace_, t.name, *s.patch_type, s.body, kube::DryRun::None);
+      });
       event(t, str_at(resp, {"metadata", "uid"}), kReasonRepaired, "Repair",
             fmt::format("vmsync repaired the vmstorage list for {} {}: added {}; removed {}", model::to_string(s.role),
                         target_text(s.workload), list_text(s.added), list_text(s.removed)));
@@ -277,7 +295,9 @@ public:
     case Action::PatchTemplate:
     case Action::RestartRollout: {
       not_before(s);
-      auto resp = client_.patch(resource_for(t), t.namespace_, t.name, *s.patch_type, s.body, kube::DryRun::None);
+      auto resp = write(s, detail, [&] {
+        return client_.patch(resource_for(t), t.namespace_, t.name, *s.patch_type, s.body, kube::DryRun::None);
+      });
       const auto uid = str_at(resp, {"metadata", "uid"});
       if (s.action == Action::PatchTemplate)
         event(t, uid, kReasonRepaired, "Repair",
@@ -294,7 +314,10 @@ public:
     case Action::DeletePod: {
       not_before(s);
       try {
-        client_.remove(kube::resources::pods, t.namespace_, t.name, kube::DryRun::None, s.uid_precondition);
+        write(s, detail, [&] {
+          client_.remove(kube::resources::pods, t.namespace_, t.name, kube::DryRun::None, s.uid_precondition);
+          return json{};
+        });
       } catch (const ApiError &e) {
         if (e.status() != 404) throw;
         detail = "already gone";
@@ -305,10 +328,11 @@ public:
     }
     case Action::CreateOpsRequest: {
       not_before(s);
-      auto resp = client_.create(resource_for(t), t.namespace_, s.body, kube::DryRun::None);
+      auto resp = write(s, detail,
+                        [&] { return client_.create(resource_for(t), t.namespace_, s.body, kube::DryRun::None); });
       const auto name = meta_name(resp);
       created_ops_[t.name] = name;
-      detail = "created " + name;
+      detail = detail.empty() ? "created " + name : fmt::format("created {} ({})", name, detail);
       restarted(s, fmt::format("vmsync asked KubeBlocks to restart {} (OpsRequest {}) so its pods load the repaired "
                                "vmstorage list",
                                target_text(s.workload), name));
@@ -336,6 +360,67 @@ public:
 
 private:
   static std::string key(const Target &t) { return t.kind + "/" + t.namespace_ + "/" + t.name; }
+
+  // Sends one write. When its answer is lost (it reached the server, no readable answer came back), the object
+  // is read back to decide what became of it: applied, the run goes on with the object read back as the answer
+  // and `detail` saying so; not applied, the step fails as not applied; unreadable, its outcome stays unknown.
+  template <class Send> json write(const Step &s, std::string &detail, Send &&send) {
+    const auto sent = clock_.now();
+    try {
+      return send();
+    } catch (const Error &e) {
+      if (!may_have_acted(e)) throw;
+      auto back = read_back(s, sent, e);
+      detail = "its answer was lost; read back, it was applied";
+      return back;
+    }
+  }
+
+  json read_back(const Step &s, system_clock::time_point sent, const Error &lost) {
+    const auto &t = s.target;
+    ReadBack verdict = ReadBack::NotApplied;
+    json found = json::object();
+    try {
+      switch (s.action) {
+      case Action::PatchConfigMap:
+      case Action::PatchTemplate:
+      case Action::RestartRollout:
+        found = client_.get(resource_for(t), t.namespace_, t.name);
+        verdict = patch_reflected(found, *s.patch_type, s.body) ? ReadBack::Applied : ReadBack::NotApplied;
+        break;
+      case Action::DeletePod:
+        verdict =
+            pod_deletion(client_.get_if_exists(kube::resources::pods, t.namespace_, t.name), s.uid_precondition);
+        break;
+      case Action::CreateOpsRequest: {
+        kube::ListQuery q;
+        q.resource = resource_for(t);
+        q.namespace_ = t.namespace_;
+        q.options.label_selector = "app.kubernetes.io/managed-by=vmsync";
+        auto items = client_.list(q).items;
+        std::vector<std::string> known;
+        for (const auto &[generate_name, name] : created_ops_)
+          known.push_back(name);
+        if (auto name = created_opsrequest(items, s, sent, known)) {
+          verdict = ReadBack::Applied;
+          for (auto &o : items)
+            if (meta_name(o) == *name) found = std::move(o);
+        }
+        break;
+      }
+      case Action::Wait: break;
+      }
+    } catch (const Error &e) {
+      throw OutcomeUnknown(fmt::format("{}; reading {} back to learn whether it was applied failed too: {}",
+                                       lost.what(), target_text(t), e.what()));
+    }
+    if (verdict == ReadBack::NotApplied)
+      throw LostNotApplied(fmt::format("{}; read back, {} shows it was not applied", lost.what(), target_text(t)));
+    reporter_.info(fmt::format("vmsync: the answer to \"{}\" was lost ({}); read back, {} shows it was applied: "
+                               "going on",
+                               describe(s), lost.what(), target_text(t)));
+    return found;
+  }
 
   void remember(const Step &s) {
     auto &f = fixes_[key(s.workload)];
@@ -545,6 +630,7 @@ ClusterOutcome run_cluster(kube::Client &client, const check::Scope &scope, cons
   cs.all_namespaces = false;
   cs.clusters = {initial.name};
   ClusterRun run(client, cs, fo, ao, reporter, lease, deadline);
+  int lost_not_applied = 0;
   try {
     for (;;) {
       // Plan again under the Lease: what is already done drops out, what moved is seen as it is now.
@@ -582,6 +668,15 @@ ClusterOutcome run_cluster(kube::Client &client, const check::Scope &scope, cons
           stop_at(i, e, out.conflicts > ao.max_conflicts
                             ? fmt::format("{} (gave up after {} conflicts)", e.what(), ao.max_conflicts)
                             : std::string(e.what()));
+          break;
+        } catch (const LostNotApplied &e) {
+          // Known not to have arrived: planning again from live state and resending is safe (bounded).
+          if (++lost_not_applied <= ao.max_conflicts) {
+            reporter.info(fmt::format("{}: {}; re-reading and planning again", label, e.what()));
+            replan = true;
+            continue;
+          }
+          stop_at(i, e, fmt::format("{} (gave up after {} lost answers)", e.what(), ao.max_conflicts));
           break;
         } catch (const Error &e) {
           stop_at(i, e, e.what());
