@@ -451,6 +451,41 @@ def test_live_wrong_namespace_is_stale_and_fix_writes_names_that_resolve(cp):
     assert p["status"] == "InSync" and p["running"] == fixed, p
 
 
+def test_live_pod_ip_names_its_storage_pod(cp):
+    """Issue 16 §1, the pod-IP rule: a list entry that is a live storage pod's IP is that node (InSync); the IP of
+    another pod is not a storage node (the node is missing, the IP unexpected)."""
+    ns = cp.new_namespace("liveip")
+    cp.deploy("generic", ns, "vm", storage=2, insert=1, select=1)
+    ips = [cp.get("pod", "-n", ns, f"vm-vmstorage-{i}")["status"]["podIP"] for i in range(2)]
+    other = cp.get("pod", "-n", ns, "-l", "app.kubernetes.io/name=vmselect")["items"][0]["status"]["podIP"]
+    assert ips[0] and ips[1] and other not in ips
+
+    def run_with(entries):
+        time.sleep(1.1)  # the restarted pods must start in a later second than the ConfigMap changed
+        cp.kubectl("-n", ns, "patch", "configmap", "vm-vminsert-config", "--type=merge",
+                   "-p", json.dumps({"data": {"VM_STORAGE_URLS": ",".join(entries)}}))
+        time.sleep(1.1)
+        cp.kubectl("-n", ns, "rollout", "restart", "deployment/vm-vminsert")
+        cp.kubectl("-n", ns, "rollout", "status", "deployment/vm-vminsert", "--timeout=90s")
+        cp.wait_workload_ready(ns, "deployment", "vm-vminsert")
+        return check_json(cp, ns)
+
+    right = [f"{ips[0]}:8400", f"vm-vmstorage-1.vm-vmstorage.{ns}:8400"]
+    r, rep = run_with(right)
+    assert r.rc == 0, r
+    [p] = consumers_by_role(rep["clusters"][0])["vminsert"]["pods"]
+    assert p["status"] == "InSync" and p["running"] == right, p
+
+    wrong = [f"{ips[0]}:8400", f"{other}:8400"]
+    r, rep = run_with(wrong)
+    assert r.rc == 1, r
+    ins = consumers_by_role(rep["clusters"][0])["vminsert"]
+    assert ins["sourceDrift"]["unexpected"] == [f"{other}:8400"], ins["sourceDrift"]
+    [p] = ins["pods"]
+    assert p["status"] == "Stale" and p["unexpected"] == [f"{other}:8400"], p
+    assert [m for m in p["missing"] if "vm-vmstorage-1" in m] == p["missing"] and len(p["missing"]) == 1, p
+
+
 def test_discovery_source_is_no_source_drift_and_fix_leaves_it(cp):
     """Issue 16 §4: a consumer with -storageNode=srv+... finds its nodes itself. Its source is not wrong, the
     cluster is not Drift for it, and fix never replaces it with a fixed list nor restarts its pods."""

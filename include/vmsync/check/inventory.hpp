@@ -52,6 +52,7 @@ struct Pod {
                              // (by UID: the only reader, discover.cpp pods_of, finds such pods by that UID)
   Pairs annotations; // sorted by key
   Pairs started;     // per container (of status.containerStatuses) in state running: its startedAt
+  std::vector<std::string> ips; // status.podIPs (status.podIP when that is all there is): an address may name one
   // {"containers": [...], "initContainers": [...]} as the pod's spec has them; never null. Equal specs may be one
   // object (PodInterner).
   std::shared_ptr<const nlohmann::json> spec;

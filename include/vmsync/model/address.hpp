@@ -40,6 +40,7 @@ struct StorageNames {
   // Both sorted (looked up by binary search: a list is read entry by entry against thousands of pods at most).
   std::vector<std::string> pods;                                  // declared pod names
   std::vector<std::pair<std::string, std::string>> pod_services; // Service name -> the one pod it selects
+  std::vector<std::pair<std::string, std::string>> pod_ips;      // canonical_ip() of a pod's IP -> that pod
   [[nodiscard]] bool empty() const noexcept { return pods.empty(); }
 };
 
@@ -84,6 +85,9 @@ struct NodeName {
 
 // nullopt for IP literals and external names.
 std::optional<NodeName> node_of(const Address &a, const NameContext &ctx);
+
+// An IP as an identity writes it: IPv4 as is, IPv6 canonical (RFC 5952) in brackets; nullopt for no IP literal.
+std::optional<std::string> canonical_ip(std::string_view ip);
 
 // The storage pod (of ctx.storage) an address reaches, or nullopt.
 std::optional<std::string> storage_pod_of(const Address &a, const NameContext &ctx);

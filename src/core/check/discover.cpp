@@ -117,6 +117,15 @@ void finish_consumer(ClusterSpec &c, ConsumerSpec &cons, const Inventory &inv, c
   }
   std::sort(names.storage.pods.begin(), names.storage.pods.end());
   std::sort(names.storage.pod_services.begin(), names.storage.pod_services.end());
+  // A live storage pod is reached by its IP too, while it lives (a replaced pod gets another one).
+  for (const auto *p : c.storage_pods) {
+    if (p->terminating || !std::binary_search(names.storage.pods.begin(), names.storage.pods.end(), p->name))
+      continue;
+    for (const auto &ip : p->ips)
+      if (auto canonical = model::canonical_ip(ip))
+        names.storage.pod_ips.emplace_back(std::move(*canonical), p->name);
+  }
+  std::sort(names.storage.pod_ips.begin(), names.storage.pod_ips.end());
   auto source = read_source(cons, inv);
   cons.expected = spell_like(source.entries.value_or(std::vector<std::string>{}), nodes, default_style, names);
   if (sort_as_strings) std::sort(cons.expected.begin(), cons.expected.end());

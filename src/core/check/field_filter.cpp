@@ -47,7 +47,8 @@ std::shared_ptr<const FieldTree> pod_fields() {
   // A large fleet's pods are most of what a check keeps (heaptrack, 1x: about 28 of 42 MB), so a pod keeps only
   // what is read: of its annotations, vmsync's own (the template hash fix compares, kHashAnnotation in
   // vmsync/fix/plan.hpp; a mesh or a scraper often adds kilobytes of others); of its owners, kind, name and uid;
-  // of the Ready condition, its status; of each container's status, when it started running.
+  // of the Ready condition, its status; of each container's status, when it started running; its IPs (a list may
+  // name a storage pod by its IP).
   static const auto tree = std::make_shared<const FieldTree>(T::only(
       "",
       {T::everything("metadata", {"managedFields", "generateName", "generation"},
@@ -55,7 +56,7 @@ std::shared_ptr<const FieldTree> pod_fields() {
                                                                      T::everything("uid")})}),
        pod_spec_fields(),
        T::only("status",
-               {T::everything("phase"),
+               {T::everything("phase"), T::everything("podIP"), T::only("podIPs", {T::everything("ip")}),
                 T::only("conditions", {T::everything("type"), T::everything("status")}).where("type", "Ready"),
                 T::only("containerStatuses",
                         {T::everything("name"),

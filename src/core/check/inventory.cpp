@@ -124,6 +124,10 @@ Pod::Pod(const nlohmann::json &pod, PodInterner *shared) {
         ready = str_at(c, {"status"}) == "True";
         break;
       }
+  if (const auto &list = at_path(status, {"podIPs"}); list.is_array())
+    for (const auto &entry : list)
+      if (auto ip = str_at(entry, {"ip"}); !ip.empty()) ips.push_back(std::move(ip));
+  if (auto ip = str_at(status, {"podIP"}); ips.empty() && !ip.empty()) ips.push_back(std::move(ip));
   if (const auto &statuses = at_path(status, {"containerStatuses"}); statuses.is_array())
     for (const auto &cs : statuses) {
       auto t = str_at(cs, {"state", "running", "startedAt"});

@@ -172,6 +172,12 @@ const std::string *pod_service_target(const StorageNames &st, const std::string 
 // exactly that pod. Nothing else does, however much it looks like one (DNS has no record for it).
 std::optional<std::string> storage_pod(const Resolved &r, const NameContext &ctx) {
   const auto &st = ctx.storage;
+  if (!st.empty() && r.kind == Resolved::Kind::Ip) { // a pod's own IP (while that pod lives)
+    auto it = std::lower_bound(st.pod_ips.begin(), st.pod_ips.end(), r.name,
+                               [](const auto &entry, const std::string &s) { return entry.first < s; });
+    if (it != st.pod_ips.end() && it->first == r.name) return it->second;
+    return std::nullopt;
+  }
   if (st.empty() || r.kind != Resolved::Kind::Node || r.node.namespace_ != st.namespace_)
     return std::nullopt;
   if (!r.node.pod.empty()) {
@@ -329,6 +335,13 @@ std::optional<NodeName> node_of(const Address &a, const NameContext &ctx) {
   NodeName n = std::move(r->node);
   n.port = a.port.empty() ? std::string() : canonical_port(a.port).value_or(a.port);
   return n;
+}
+
+std::optional<std::string> canonical_ip(std::string_view ip) {
+  const std::string host(ip);
+  if (is_ipv4(host)) return host;
+  if (auto v6 = canonical_ipv6(host)) return "[" + *v6 + "]";
+  return std::nullopt;
 }
 
 std::string spell(const NodeName &node, Spelling style, const NameContext &ctx) {

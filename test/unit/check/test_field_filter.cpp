@@ -42,7 +42,8 @@ const char *kPodList = R"({
       "nodeName": "node-1", "tolerations": [{"key": "k", "operator": "Exists"}]
     },
     "status": {
-      "phase": "Running", "podIP": "10.0.0.1",
+      "phase": "Running", "podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}, {"ip": "fd00::1"}],
+      "hostIP": "192.168.0.1",
       "conditions": [{"type": "Initialized", "status": "True"},
                      {"type": "Ready", "status": "True", "lastProbeTime": null,
                       "lastTransitionTime": "2025-01-01T00:00:00Z"},
@@ -72,7 +73,7 @@ const json kExpected = json::parse(R"([{
       }, {"name": "sidecar"}]
     },
     "status": {
-      "phase": "Running",
+      "phase": "Running", "podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}, {"ip": "fd00::1"}],
       "conditions": [{"type": "Ready", "status": "True"}],
       "containerStatuses": [{"name": "vminsert", "state": {"running": {"startedAt": "2025-01-01T00:00:01Z"}}}]
     }

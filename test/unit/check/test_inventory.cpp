@@ -152,6 +152,13 @@ TEST_CASE("Pod: a pod object becomes the fields check and fix read") {
   CHECK(p.started_at("vminsert") == "2026-11-26T09:00:05Z");
   CHECK(p.started_at("sidecar").empty());
   CHECK(*p.spec == json{{"containers", obj["spec"]["containers"]}});
+  CHECK(p.ips.empty());
+  // Its IPs: status.podIPs (dual stack: both), else status.podIP.
+  json with_ips = obj;
+  with_ips["status"]["podIP"] = "10.0.0.7";
+  CHECK(Pod(with_ips).ips == std::vector<std::string>{"10.0.0.7"});
+  with_ips["status"]["podIPs"] = {{{"ip", "10.0.0.7"}}, {{"ip", "fd00::7"}}, {{"ip", ""}}};
+  CHECK(Pod(with_ips).ips == std::vector<std::string>{"10.0.0.7", "fd00::7"});
 
   json not_ready = obj;
   not_ready["status"]["conditions"][1]["status"] = "False";

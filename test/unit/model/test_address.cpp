@@ -260,6 +260,24 @@ TEST_CASE("storage_pod_of: <pod>.<subdomain> in the pods' namespace, in every sp
   }
 }
 
+TEST_CASE("storage_pod_of: a live storage pod's IP reaches it; other IPs reach no storage pod") {
+  auto c = ctx_storage();
+  c.storage.pod_ips = {{"10.0.0.1", "vmstorage-0"}, {"[fd00::1:2]", "vmstorage-1"}};
+  CHECK(reached_pod("10.0.0.1:8400", c) == "vmstorage-0");
+  CHECK(reached_pod("[fd00:0::1:2]:8400", c) == "vmstorage-1"); // the same IPv6 address, spelt another way
+  CHECK(id("10.0.0.1:8400", c) == "vmstorage-0.vmstorage.mon:8400");
+  CHECK(id("[fd00::1:2]:8400", c) == id("vmstorage-1.vmstorage.mon.svc:8400", c));
+  for (const char *s : {"10.0.0.2:8400", "[fd00::1:3]:8400"}) {
+    CAPTURE(s);
+    CHECK_FALSE(reached_pod(s, c));
+    CHECK_FALSE(why_not(s, c));
+  }
+  CHECK(canonical_ip("10.0.0.1") == "10.0.0.1");
+  CHECK(canonical_ip("FD00:0:0::1:2") == "[fd00::1:2]");
+  CHECK_FALSE(canonical_ip("vmstorage-0"));
+  CHECK_FALSE(canonical_ip(""));
+}
+
 TEST_CASE("identity: every name that reaches a storage pod is that pod; look-alikes keep their own identity") {
   const auto c = ctx_storage();
   CHECK(id("vmstorage-0.vmstorage.mon.svc.cluster.local.:8400", c) == "vmstorage-0.vmstorage.mon:8400");
