@@ -76,7 +76,7 @@ FieldTree template_fields() {
 
 FieldTree workload_tree(bool consumer) {
   using T = FieldTree;
-  // Of the status, what tells whether a rollout is in progress (plan.cpp rollout_in_progress).
+  // Of the status, what tells whether a rollout is in progress (fix/strategy_common.cpp rollout_in_progress).
   auto status = T::only("status", {T::everything("observedGeneration"), T::everything("replicas"),
                                    T::everything("updatedReplicas"), T::everything("currentRevision"),
                                    T::everything("updateRevision")});

@@ -1,20 +1,17 @@
 // The fix planner. Approach: run check's discovery and drift model on the inventory, then per consumer decide
 //   1. the list its source must hold (repair_list: keep what is right as written, append what is missing),
-//   2. the request that writes it (merge patch guarded by resourceVersion for a ConfigMap; a JSON patch whose
-//      `test` operations are the precondition for a template), and whether that object may be edited at all
-//      (controller-owned objects are reverted by their controller),
-//   3. which pods run with another list and how they are replaced: a rolling workload through the template
-//      annotation vmsync.io/storage-nodes-hash (so an equal hash means "already rolled": nothing to do again),
-//      pods deleted one at a time where the controller never rolls (OnDelete, InstanceSet), or, when asked for,
-//      KubeBlocks' own Restart OpsRequest,
-// and lay the consumers out in the safe order (vmselect first when nodes were added, vminsert first when they
-// were only removed), a canary first per role. Everything is computed from the state read, so running the plan
-// again after a partial apply simply yields the steps that are left.
+//   2. which pods run with another list (exact strings, as VictoriaMetrics routes by them),
+// refuse when vmstorage or a consumer is not in a state to act on, and lay the consumers out in the safe order
+// (vmselect first when nodes were added, vminsert first when they were only removed). How a consumer is repaired
+// (which request writes its list, whether that object may be edited at all, how its pods are replaced) is its
+// layout's: one strategy per layout (strategy.hpp, strategy_<layout>.cpp). Everything is computed from the state
+// read, so running the plan again after a partial apply simply yields the steps that are left.
 #include "vmsync/fix/plan.hpp"
 
 #include "../check/discover.hpp"
 #include "../check/observe.hpp"
 #include "consumer_state.hpp"
+#include "strategy.hpp"
 #include "vmsync/fix/apply.hpp"
 #include "vmsync/model/container_env.hpp"
 #include "vmsync/model/storage_nodes.hpp"
@@ -78,15 +75,6 @@ std::string json_pointer(std::initializer_list<std::string_view> tokens) {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string> &v, std::string_view sep = ",") {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) out += sep;
-    out += v[i];
-  }
-  return out;
-}
 
 std::string identity_of(const std::string &spelling, const model::NameContext &names) {
   auto a = model::parse_address(spelling, names);
@@ -168,12 +156,11 @@ namespace {
 
 // ---- reading the objects ----------------------------------------------------------------------------------------
 
-enum class Strategy { Rolling, OnDelete, InstanceSet };
-
-Strategy strategy_of(const std::string &kind, const json &w) {
-  if (kind == "InstanceSet") return Strategy::InstanceSet;
-  if (kind == "StatefulSet" && str_at(w, {"spec", "updateStrategy", "type"}) == "OnDelete") return Strategy::OnDelete;
-  return Strategy::Rolling;
+UpdateStrategy strategy_of(const std::string &kind, const json &w) {
+  if (kind == "InstanceSet") return UpdateStrategy::InstanceSet;
+  if (kind == "StatefulSet" && str_at(w, {"spec", "updateStrategy", "type"}) == "OnDelete")
+    return UpdateStrategy::OnDelete;
+  return UpdateStrategy::Rolling;
 }
 
 std::string api_version_of(const std::string &kind, check::KubeBlocksVersion kb) {
@@ -181,120 +168,6 @@ std::string api_version_of(const std::string &kind, check::KubeBlocksVersion kb)
   if (kind == "InstanceSet")
     return kb == check::KubeBlocksVersion::V09 ? "workloads.kubeblocks.io/v1alpha1" : "workloads.kubeblocks.io/v1";
   return "v1";
-}
-
-// What to change instead of an owned object, per layout.
-std::string instead(model::Layout layout, const std::string &cluster) {
-  switch (layout) {
-  case model::Layout::Operator:
-    return fmt::format("the VictoriaMetrics operator rewrites it from VMCluster {}: change the VMCluster "
-                       "(spec.vmstorage.replicaCount) and let the operator roll it",
-                       cluster);
-  case model::Layout::KubeBlocks:
-    return fmt::format("KubeBlocks writes it from Cluster {}: change the Cluster (spec.componentSpecs) and let "
-                       "KubeBlocks re-resolve VMSTORAGE_ADDR",
-                       cluster);
-  default: break;
-  }
-  return "change its owner instead";
-}
-
-bool is_helm(const json &obj) { return label(obj, "app.kubernetes.io/managed-by") == "Helm"; }
-
-// Why a consumer is mid-rollout, or nullopt.
-std::optional<std::string> rollout_in_progress(const json &w, const std::string &kind, Strategy s) {
-  const int gen = int_at(w, {"metadata", "generation"}, 0);
-  const int observed = int_at(w, {"status", "observedGeneration"}, gen);
-  if (observed < gen)
-    return fmt::format("its controller has not yet acted on generation {} (observed {})", gen, observed);
-  const int replicas = int_at(w, {"spec", "replicas"}, 1);
-  if (kind == "Deployment") {
-    const int updated = int_at(w, {"status", "updatedReplicas"}, replicas);
-    const int current = int_at(w, {"status", "replicas"}, replicas);
-    if (updated != replicas || current > replicas)
-      return fmt::format("a rollout is in progress ({} of {} pods updated, {} exist)", updated, replicas, current);
-    return std::nullopt;
-  }
-  const auto cur = str_at(w, {"status", "currentRevision"});
-  const auto upd = str_at(w, {"status", "updateRevision"});
-  if (s == Strategy::Rolling) {
-    const int updated = int_at(w, {"status", "updatedReplicas"}, replicas);
-    if (updated != replicas || (!cur.empty() && !upd.empty() && cur != upd))
-      return fmt::format("a rollout is in progress ({} of {} pods updated)", updated, replicas);
-  } else if (s == Strategy::InstanceSet) {
-    if (!cur.empty() && !upd.empty() && cur != upd)
-      return fmt::format("a rollout is in progress (revision {} -> {})", cur, upd);
-  }
-  return std::nullopt;
-}
-
-std::string template_hash(const json &w) {
-  return str_at(w, {"spec", "template", "metadata", "annotations", kHashAnnotation});
-}
-
-// ---- where a template keeps its list ------------------------------------------------------------------------
-
-struct TemplateList {
-  std::size_t container = 0;
-  std::string container_name;
-  std::vector<std::string> command, args;
-  model::StorageNodeList list;
-  model::ResolvedEnv env;
-};
-
-std::vector<std::string> strings_of(const json &arr) {
-  std::vector<std::string> out;
-  if (arr.is_array())
-    for (const auto &v : arr) out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
-  return out;
-}
-
-// The first container with a -storageNode list, as check reads it (observe.cpp).
-std::optional<TemplateList> locate(const json &pod_spec, const check::Inventory &inv, const std::string &ns) {
-  const auto &containers = at_path(pod_spec, {"containers"});
-  if (!containers.is_array()) return std::nullopt;
-  model::ConfigMapLookup lookup = [&inv, ns](const std::string &name) -> std::optional<model::ConfigMapData> {
-    const auto *cm = inv.configmap(ns, name);
-    if (cm == nullptr) return std::nullopt;
-    model::ConfigMapData d;
-    const auto &data = at_path(*cm, {"data"});
-    if (data.is_object())
-      for (const auto &[k, v] : data.items())
-        if (v.is_string()) d.data.emplace(k, v.get<std::string>());
-    return d;
-  };
-  for (std::size_t i = 0; i < containers.size(); ++i) {
-    TemplateList tl;
-    tl.container = i;
-    tl.container_name = str_at(containers[i], {"name"});
-    tl.command = strings_of(at_path(containers[i], {"command"}));
-    tl.args = strings_of(at_path(containers[i], {"args"}));
-    tl.env = model::resolve_container_env(containers[i], lookup);
-    std::vector<std::string> argv;
-    for (const auto *part : {&tl.command, &tl.args})
-      for (const auto &a : *part) argv.push_back(model::expand_kubelet(a, tl.env.vars));
-    auto list = model::find_storage_nodes(argv, tl.env.vars);
-    if (!list) continue;
-    tl.list = std::move(*list);
-    return tl;
-  }
-  return std::nullopt;
-}
-
-// The JSON patch operation that sets the template's hash annotation, whatever of metadata/annotations exists.
-json hash_annotation_op(const json &workload, const std::string &hash) {
-  const auto &meta = at_path(workload, {"spec", "template", "metadata"});
-  if (meta.is_object() && at_path(meta, {"annotations"}).is_object())
-    return {{"op", "add"},
-            {"path", json_pointer({"spec", "template", "metadata", "annotations", kHashAnnotation})},
-            {"value", hash}};
-  if (meta.is_object())
-    return {{"op", "add"},
-            {"path", json_pointer({"spec", "template", "metadata", "annotations"})},
-            {"value", {{kHashAnnotation, hash}}}};
-  return {{"op", "add"},
-          {"path", json_pointer({"spec", "template", "metadata"})},
-          {"value", {{"annotations", {{kHashAnnotation, hash}}}}}};
 }
 
 // The newest managedFields time of an object (RFC 3339, second resolution), "" when none.
@@ -310,36 +183,6 @@ std::string newest_change(const json &obj) {
 }
 
 // ---- one consumer -------------------------------------------------------------------------------------------
-
-struct Work {
-  const check::ConsumerSpec *spec = nullptr;
-  model::ConsumerDrift drift;
-  model::ListSource source;
-  std::vector<std::string> new_list;
-  bool repair = false;
-  std::string hash;
-  std::vector<const check::Pod *> restart; // pods running with another list
-  std::vector<std::string> added, removed;
-  Target workload;
-  Strategy strategy = Strategy::Rolling;
-  bool unknown_order = false; // a pod's list is unknown, so whether nodes were added cannot be told from it
-  // For such pods, what the ages say: a vmstorage pod created after the consumer pod and no more than 10 s before
-  // its ConfigMap last changed means nodes were added since it started; none means (most likely) removed.
-  bool inferred_added = false, inferred_removed = false;
-  bool unreadable = false;    // pods drift but the source's list cannot be read
-  std::string not_before;     // restarts wait until a second after this (the ConfigMap's last change)
-  [[nodiscard]] bool needs_action() const { return repair || unreadable || !restart.empty(); }
-};
-
-struct Context {
-  const check::Inventory &inv;
-  const FixOptions &opt;
-  const check::ClusterSpec &cluster;
-  const std::vector<json> &opsrequests;
-  ClusterPlan &plan;
-  std::set<std::pair<std::string, std::string>> patched_configmaps; // (configmap, key) already in the plan
-  bool helm_warned = false;
-};
 
 Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const check::Inventory &inv) {
   Work w;
@@ -372,7 +215,7 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
     if (const auto *cm = inv.configmap(c.namespace_, w.source.object.name)) w.not_before = newest_change(*cm);
 
   const auto current = w.source.entries.value_or(std::vector<std::string>{});
-  const bool sorted = c.layout == model::Layout::KubeBlocks;
+  const bool sorted = strategy_for(c.layout).sorted_lists();
   w.repair = w.drift.source_drift;
   w.new_list = w.repair ? repair_list(current, cons.expected, cons.names, sorted) : current;
   if (w.repair) {
@@ -427,315 +270,6 @@ bool removes_nodes(const Work &w) {
   if (!w.drift.source_unexpected.empty()) return true;
   return std::any_of(w.drift.pods.begin(), w.drift.pods.end(),
                      [](const model::PodDrift &p) { return !p.unexpected.empty(); });
-}
-
-std::string workload_text(const Target &t) { return fmt::format("{} {}/{}", t.kind, t.namespace_, t.name); }
-
-Step make_wait(const Work &w, WaitFor what, std::string until) {
-  Step s;
-  s.action = Action::Wait;
-  s.target = w.workload;
-  s.workload = w.workload;
-  s.role = w.spec->role;
-  s.hash = w.hash;
-  s.wait = what;
-  s.until = std::move(until);
-  s.reason = s.until;
-  return s;
-}
-
-void add_pod_deletions(Context &ctx, const Work &w, const std::vector<const check::Pod *> &pods,
-                       bool first_is_canary, const std::string &why) {
-  std::vector<std::string> uids;
-  for (const auto *p : w.spec->pods)
-    uids.push_back(p->uid);
-  bool canary = first_is_canary;
-  for (const auto *p : pods) {
-    Step del;
-    del.action = Action::DeletePod;
-    del.target = {"v1", "Pod", w.workload.namespace_, p->name};
-    del.workload = w.workload;
-    del.role = w.spec->role;
-    del.canary = canary;
-    del.hash = w.hash;
-    del.uid_precondition = p->uid;
-    del.not_before = w.not_before;
-    del.reason = fmt::format("{}{} runs with a stale vmstorage list; {}", canary ? "canary: " : "", p->name, why);
-    ctx.plan.steps.push_back(del);
-    auto wait = make_wait(w, WaitFor::PodReplaced,
-                          canary ? fmt::format("{} replaced by a Ready pod that runs the repaired list", p->name)
-                                 : fmt::format("{} replaced by a Ready pod", p->name));
-    wait.canary = canary;
-    wait.pod = p->name;
-    wait.uid_precondition = del.uid_precondition;
-    wait.prior_pod_uids = uids;
-    ctx.plan.steps.push_back(std::move(wait));
-    canary = false;
-  }
-}
-
-const json *running_opsrequest(const Context &ctx, const Work &w) {
-  const auto comp = label(*w.spec->workload, "apps.kubeblocks.io/component-name");
-  for (const auto &o : ctx.opsrequests) {
-    if (meta_namespace(o) != ctx.cluster.namespace_ || str_at(o, {"spec", "clusterName"}) != ctx.cluster.name)
-      continue;
-    const auto &restart = at_path(o, {"spec", "restart"});
-    if (!restart.is_array() || restart.empty() || str_at(restart[0], {"componentName"}) != comp) continue;
-    const auto phase = str_at(o, {"status", "phase"});
-    if (phase == "Succeed" || phase == "Failed" || phase == "Cancelled" || phase == "Aborted") continue;
-    return &o;
-  }
-  return nullptr;
-}
-
-json opsrequest_body(const Context &ctx, const Work &w) {
-  const auto comp = label(*w.spec->workload, "apps.kubeblocks.io/component-name");
-  const bool v09 = ctx.inv.kubeblocks == check::KubeBlocksVersion::V09;
-  // Both CRDs take spec.clusterName (0.9 still accepts the deprecated clusterRef; clusterName replaced it).
-  return {{"apiVersion", v09 ? "apps.kubeblocks.io/v1alpha1" : "operations.kubeblocks.io/v1alpha1"},
-          {"kind", "OpsRequest"},
-          {"metadata",
-           {{"generateName", fmt::format("{}-vmsync-restart-{}-", ctx.cluster.name, comp)},
-            {"namespace", ctx.cluster.namespace_},
-            {"labels",
-             {{"app.kubernetes.io/instance", ctx.cluster.name},
-              {"app.kubernetes.io/managed-by", "vmsync"},
-              {"apps.kubeblocks.io/component-name", comp}}},
-            {"annotations", {{kHashAnnotation, w.hash}}}}},
-          {"spec",
-           {{"clusterName", ctx.cluster.name},
-            {"type", "Restart"},
-            {"restart", {{{"componentName", comp}}}},
-            {"ttlSecondsAfterSucceed", 86400}}}};
-}
-
-// Source repair of one consumer. Returns a refusal, or nullopt with the step appended (or nothing to repair).
-std::optional<std::string> plan_source(Context &ctx, const Work &w, bool &template_patched) {
-  template_patched = false;
-  const auto &wl = *w.spec->workload;
-  const auto what = workload_text(w.workload);
-  if (w.unreadable) return fmt::format("{}: its pods drift, but the list's source cannot be read: {}", what,
-                                       w.source.description);
-  if (!w.repair) return std::nullopt;
-  if (!w.source.entries || w.source.kind == model::ListSource::Kind::Unknown)
-    return fmt::format("{}: cannot repair the list: {}", what, w.source.description);
-  if (w.new_list.empty())
-    return fmt::format("{}: the repaired list would be empty (every vmstorage ordinal is excluded)", what);
-  const auto summary = fmt::format("{} node(s) added{}{}, {} removed{}{}", w.added.size(), w.added.empty() ? "" : ": ",
-                                   join(w.added, ", "), w.removed.size(), w.removed.empty() ? "" : ": ",
-                                   join(w.removed, ", "));
-
-  if (w.source.kind == model::ListSource::Kind::ConfigMap) {
-    const auto &cm_name = w.source.object.name;
-    const auto *cm = ctx.inv.configmap(ctx.cluster.namespace_, cm_name);
-    const auto cm_text = fmt::format("ConfigMap {}/{}", ctx.cluster.namespace_, cm_name);
-    if (cm == nullptr) return fmt::format("{}: {} does not exist", what, cm_text);
-    if (auto owner = controller_of(*cm); owner && !ctx.opt.force_owned)
-      return fmt::format("{} (the vmstorage list of {}) is owned by {}: {}; --force-owned edits it anyway", cm_text,
-                         what, *owner, instead(ctx.cluster.layout, ctx.cluster.name));
-    const auto &value = at_path(*cm, {"data", w.source.key.c_str()});
-    if (!value.is_string() || model::split_list(value.get<std::string>()) != *w.source.entries)
-      return fmt::format("{}: key {} of {} is only part of the list (the flag adds other text around it); repair "
-                         "it by hand",
-                         what, w.source.key, cm_text);
-    if (is_helm(*cm) && !ctx.helm_warned) {
-      ctx.plan.warnings.push_back(fmt::format("{} is managed by Helm: the next `helm upgrade` must carry the new "
-                                              "vmstorage replicaCount ({}), or it undoes this repair",
-                                              cm_text, ctx.cluster.declared_replicas));
-      ctx.helm_warned = true;
-    }
-    if (!ctx.patched_configmaps.insert({cm_name, w.source.key}).second) return std::nullopt;
-    Step s;
-    s.action = Action::PatchConfigMap;
-    s.target = {"v1", "ConfigMap", ctx.cluster.namespace_, cm_name};
-    s.patch_type = kube::PatchType::Merge;
-    s.body = {{"metadata", {{"resourceVersion", str_at(*cm, {"metadata", "resourceVersion"})}}},
-              {"data", {{w.source.key, join(w.new_list)}}}};
-    s.reason = fmt::format("key {} feeds {}: {}", w.source.key, what, summary);
-    s.role = w.spec->role;
-    s.workload = w.workload;
-    s.hash = w.hash;
-    s.added = w.added;
-    s.removed = w.removed;
-    ctx.plan.steps.push_back(std::move(s));
-    return std::nullopt;
-  }
-
-  // Template args or env: a JSON patch on the workload, which also starts its rollout.
-  if (auto owner = controller_of(wl); owner && !ctx.opt.force_owned)
-    return fmt::format("{} is owned by {}: {}; --force-owned edits it anyway", what, *owner,
-                       instead(ctx.cluster.layout, ctx.cluster.name));
-  auto tl = locate(at_path(wl, {"spec", "template", "spec"}), ctx.inv, ctx.cluster.namespace_);
-  if (!tl) return fmt::format("{}: no -storageNode in its pod template", what);
-  const auto container_path = [&](std::string_view field) {
-    return json_pointer({"spec", "template", "spec", "containers", std::to_string(tl->container), field});
-  };
-  json ops = json::array();
-  ops.push_back({{"op", "test"}, {"path", container_path("name")}, {"value", tl->container_name}});
-  if (w.source.kind == model::ListSource::Kind::TemplateArgs) {
-    const auto &idx = tl->list.source.arg_indexes;
-    const auto &vidx = tl->list.source.value_indexes;
-    const std::size_t ncmd = tl->command.size();
-    const bool in_command = std::all_of(idx.begin(), idx.end(), [&](std::size_t i) { return i < ncmd; }) &&
-                            std::all_of(vidx.begin(), vidx.end(), [&](std::size_t i) { return i < ncmd; });
-    const bool in_args = std::all_of(idx.begin(), idx.end(), [&](std::size_t i) { return i >= ncmd; });
-    if (idx.empty() || (!in_command && !in_args))
-      return fmt::format("{}: -storageNode is split between command and args; repair it by hand", what);
-    const auto &field = in_command ? tl->command : tl->args;
-    const std::size_t offset = in_command ? 0 : ncmd;
-    std::vector<std::size_t> a, v;
-    for (auto i : idx) a.push_back(i - offset);
-    for (auto i : vidx) v.push_back(i - offset);
-    for (auto i : v)
-      if (i < field.size() && field[i].find("%{") != std::string::npos)
-        return fmt::format("{}: the list is built with %{{ENV}} templates; repair it by hand", what);
-    auto rewritten = rewrite_args(field, a, v, tl->list.source.comma_joined, w.new_list,
-                                  ctx.cluster.layout == model::Layout::Helm);
-    const char *name = in_command ? "command" : "args";
-    ops.push_back({{"op", "test"}, {"path", container_path(name)}, {"value", field}});
-    ops.push_back({{"op", "replace"}, {"path", container_path(name)}, {"value", rewritten}});
-  } else {
-    const auto &env = at_path(at_path(wl, {"spec", "template", "spec", "containers"})[tl->container], {"env"});
-    std::optional<std::size_t> at;
-    if (env.is_array())
-      for (std::size_t i = 0; i < env.size(); ++i)
-        if (str_at(env[i], {"name"}) == w.source.key) at = i; // the last definition wins, as in the kubelet
-    if (!at || !env[*at].contains("value") || !env[*at]["value"].is_string())
-      return fmt::format("{}: env {} has no literal value to repair", what, w.source.key);
-    const auto old = env[*at]["value"].get<std::string>();
-    if (!model::kubelet_references(old).empty() || model::split_list(old) != *w.source.entries)
-      return fmt::format("{}: env {} is only part of the list; repair it by hand", what, w.source.key);
-    const auto base = json_pointer({"spec", "template", "spec", "containers", std::to_string(tl->container), "env",
-                                    std::to_string(*at)});
-    ops.push_back({{"op", "test"}, {"path", base + "/name"}, {"value", w.source.key}});
-    ops.push_back({{"op", "test"}, {"path", base + "/value"}, {"value", old}});
-    ops.push_back({{"op", "replace"}, {"path", base + "/value"}, {"value", join(w.new_list)}});
-  }
-  ops.push_back(hash_annotation_op(wl, w.hash));
-  if (is_helm(wl) && !ctx.helm_warned) {
-    ctx.plan.warnings.push_back(fmt::format("{} is managed by Helm: the next `helm upgrade` must carry the new "
-                                            "vmstorage replicaCount ({}), or it undoes this repair",
-                                            what, ctx.cluster.declared_replicas));
-    ctx.helm_warned = true;
-  }
-  Step s;
-  s.action = Action::PatchTemplate;
-  s.target = w.workload;
-  s.patch_type = kube::PatchType::Json;
-  s.body = std::move(ops);
-  s.reason = fmt::format("{} of {}: {}; the template change rolls its pods", w.source.description, what, summary);
-  s.role = w.spec->role;
-  s.workload = w.workload;
-  s.hash = w.hash;
-  s.added = w.added;
-  s.removed = w.removed;
-  ctx.plan.steps.push_back(std::move(s));
-  template_patched = true;
-  return std::nullopt;
-}
-
-// Restart of one consumer's stale pods. Returns a refusal or nullopt.
-std::optional<std::string> plan_restart(Context &ctx, const Work &w, bool template_patched) {
-  const auto &wl = *w.spec->workload;
-  const auto what = workload_text(w.workload);
-  const auto role = w.spec->role;
-  if (w.restart.empty() && !template_patched) return std::nullopt;
-
-  switch (w.strategy) {
-  case Strategy::Rolling: {
-    if (template_patched) {
-      // The template patch carries the hash annotation, so the controller is already rolling.
-    } else if (template_hash(wl) != w.hash) {
-      if (auto owner = controller_of(wl); owner && !ctx.opt.force_owned)
-        return fmt::format("{} is owned by {}, which would revert the restart annotation: {}; --force-owned "
-                           "restarts it anyway",
-                           what, *owner, instead(ctx.cluster.layout, ctx.cluster.name));
-      Step s;
-      s.action = Action::RestartRollout;
-      s.target = w.workload;
-      s.patch_type = kube::PatchType::Strategic;
-      s.body = {{"spec", {{"template", {{"metadata", {{"annotations", {{kHashAnnotation, w.hash}}}}}}}}}};
-      s.not_before = w.not_before;
-      s.reason = fmt::format("{} of {} pods of {} run with a stale vmstorage list; the template annotation {}={} "
-                             "rolls them within the workload's own maxUnavailable",
-                             w.restart.size(), w.spec->pods.size(), what, kHashAnnotation, w.hash);
-      s.role = role;
-      s.workload = w.workload;
-      s.hash = w.hash;
-      ctx.plan.steps.push_back(std::move(s));
-    } else if (!rollout_in_progress(wl, w.spec->kind, w.strategy)) {
-      // The template already asks for this list and the controller is done, yet some pods run another one
-      // (their ConfigMap changed after they started): replace just those.
-      add_pod_deletions(ctx, w, w.restart, true,
-                        fmt::format("the template already carries {}={}, so only a new pod picks up the list",
-                                    kHashAnnotation, w.hash));
-      return std::nullopt;
-    }
-    auto canary = make_wait(w, WaitFor::Canary,
-                            fmt::format("the first pod of {} on the new template Ready and running the repaired list",
-                                        what));
-    canary.canary = true;
-    ctx.plan.steps.push_back(std::move(canary));
-    ctx.plan.steps.push_back(
-        make_wait(w, WaitFor::Rollout, fmt::format("every pod of {} Ready and running the repaired list", what)));
-    return std::nullopt;
-  }
-  case Strategy::OnDelete: {
-    // Deleting pods is how an OnDelete StatefulSet is rolled (the operator does the same), so no ownership check.
-    auto pods = w.restart;
-    if (template_patched) {
-      pods.clear();
-      for (const auto *p : w.spec->pods) pods.push_back(p);
-      std::sort(pods.begin(), pods.end(),
-                [](const check::Pod *a, const check::Pod *b) { return model::natural_less(b->name, a->name); });
-    }
-    add_pod_deletions(ctx, w, pods, true, "an OnDelete StatefulSet only replaces deleted pods");
-    return std::nullopt;
-  }
-  case Strategy::InstanceSet: {
-    if (const auto *ops = running_opsrequest(ctx, w)) {
-      auto wait = make_wait(w, WaitFor::OpsRequest,
-                            fmt::format("OpsRequest {} (already running) Succeed and every pod of {} running the "
-                                        "repaired list",
-                                        meta_name(*ops), what));
-      wait.target = {str_at(*ops, {"apiVersion"}), "OpsRequest", ctx.cluster.namespace_, meta_name(*ops)};
-      if (wait.target.api_version.empty())
-        wait.target.api_version = ctx.inv.kubeblocks == check::KubeBlocksVersion::V09
-                                      ? "apps.kubeblocks.io/v1alpha1"
-                                      : "operations.kubeblocks.io/v1alpha1";
-      ctx.plan.steps.push_back(std::move(wait));
-      return std::nullopt;
-    }
-    // A Restart OpsRequest stamps the component's pod template, so the InstanceSet replaces every pod, the
-    // canary included: after a canary deletion it would restart that pod a second time. So the canary and then
-    // each other stale pod are deleted one at a time, each waited Ready (as slow as KubeBlocks' own rolling, and
-    // pods already in sync are left alone); the OpsRequest only when asked for (--restart=opsrequest), without
-    // a separate canary, so that it too restarts each pod once.
-    if (ctx.opt.restart != RestartMode::OpsRequest) {
-      add_pod_deletions(ctx, w, w.restart, true, "the InstanceSet recreates it with the current list");
-      return std::nullopt;
-    }
-    Step s;
-    s.action = Action::CreateOpsRequest;
-    s.body = opsrequest_body(ctx, w);
-    s.not_before = w.not_before;
-    s.target = {s.body["apiVersion"].get<std::string>(), "OpsRequest", ctx.cluster.namespace_,
-                s.body["metadata"]["generateName"].get<std::string>()};
-    s.reason = fmt::format("{} of {} pods of {} run with a stale vmstorage list; a KubeBlocks Restart OpsRequest "
-                           "(--restart=opsrequest) replaces every pod of the component once, in KubeBlocks' order",
-                           w.restart.size(), w.spec->pods.size(), what);
-    s.role = role;
-    s.workload = w.workload;
-    s.hash = w.hash;
-    ctx.plan.steps.push_back(std::move(s));
-    auto wait = make_wait(w, WaitFor::OpsRequest,
-                          fmt::format("the OpsRequest Succeed and every pod of {} running the repaired list", what));
-    wait.target = ctx.plan.steps.back().target;
-    ctx.plan.steps.push_back(std::move(wait));
-    return std::nullopt;
-  }
-  }
-  return std::nullopt;
 }
 
 // vminsert workloads that spell a node differently are drift (check), but not one fix repairs on its own: each
@@ -828,7 +362,7 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
   }
   const bool added_order = order[0] == model::Role::Select;
 
-  Context ctx{inv, opt, c, opsrequests, plan, {}, false};
+  Context ctx{inv, opt, c, opsrequests, plan, strategy_for(c.layout), {}, false};
   std::optional<std::string> held_by;
   for (auto role : order) {
     std::optional<std::string> refused_in_role;
@@ -841,9 +375,7 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
         continue;
       }
       const auto mark = plan.steps.size();
-      bool template_patched = false;
-      auto refusal = plan_source(ctx, w, template_patched);
-      if (!refusal) refusal = plan_restart(ctx, w, template_patched);
+      auto refusal = ctx.layout.plan_consumer(ctx, w);
       if (refusal) {
         plan.steps.resize(mark);
         plan.refusals.push_back(*refusal);

@@ -132,7 +132,7 @@ TEST_CASE("workload_fields keeps the spec but the pod template's bulk, which kee
 }
 
 TEST_CASE("workload_fields keeps a template's metadata and annotations objects as they exist, emptied") {
-  // plan.cpp decides the JSON patch that adds the restart marker by which of the two objects exist.
+  // fix/strategy_common.cpp decides the JSON patch that adds the restart marker by which of the two objects exist.
   const auto with = [](const char *tmpl) {
     return kept(fmt::format(R"({{"items": [{{"spec": {{"template": {}}}}}]}})", tmpl),
                 workload_fields())[0]["spec"]["template"];

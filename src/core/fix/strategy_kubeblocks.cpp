@@ -1,0 +1,123 @@
+// KubeBlocks with the victoria-metrics addon (0.9 and 1.0). The consumers are InstanceSets whose list comes from
+// the var VMSTORAGE_ADDR, which KubeBlocks resolves into the ConfigMap <cluster>-<component>-env (sorted as
+// strings) and owns: an edit of it is refused unless --force-owned. Stale pods are deleted one at a time, or with
+// --restart=opsrequest replaced by KubeBlocks' own Restart OpsRequest; one vmsync made that is still running is
+// waited for rather than made again.
+#include "strategy.hpp"
+
+#include <fmt/format.h>
+
+namespace vmsync::fix {
+
+using check::at_path;
+using check::label;
+using check::meta_name;
+using check::meta_namespace;
+using check::str_at;
+using nlohmann::json;
+
+namespace {
+
+const json *running_opsrequest(const Context &ctx, const Work &w) {
+  const auto comp = label(*w.spec->workload, "apps.kubeblocks.io/component-name");
+  for (const auto &o : ctx.opsrequests) {
+    if (meta_namespace(o) != ctx.cluster.namespace_ || str_at(o, {"spec", "clusterName"}) != ctx.cluster.name)
+      continue;
+    const auto &restart = at_path(o, {"spec", "restart"});
+    if (!restart.is_array() || restart.empty() || str_at(restart[0], {"componentName"}) != comp) continue;
+    const auto phase = str_at(o, {"status", "phase"});
+    if (phase == "Succeed" || phase == "Failed" || phase == "Cancelled" || phase == "Aborted") continue;
+    return &o;
+  }
+  return nullptr;
+}
+
+json opsrequest_body(const Context &ctx, const Work &w) {
+  const auto comp = label(*w.spec->workload, "apps.kubeblocks.io/component-name");
+  const bool v09 = ctx.inv.kubeblocks == check::KubeBlocksVersion::V09;
+  // Both CRDs take spec.clusterName (0.9 still accepts the deprecated clusterRef; clusterName replaced it).
+  return {{"apiVersion", v09 ? "apps.kubeblocks.io/v1alpha1" : "operations.kubeblocks.io/v1alpha1"},
+          {"kind", "OpsRequest"},
+          {"metadata",
+           {{"generateName", fmt::format("{}-vmsync-restart-{}-", ctx.cluster.name, comp)},
+            {"namespace", ctx.cluster.namespace_},
+            {"labels",
+             {{"app.kubernetes.io/instance", ctx.cluster.name},
+              {"app.kubernetes.io/managed-by", "vmsync"},
+              {"apps.kubeblocks.io/component-name", comp}}},
+            {"annotations", {{kHashAnnotation, w.hash}}}}},
+          {"spec",
+           {{"clusterName", ctx.cluster.name},
+            {"type", "Restart"},
+            {"restart", {{{"componentName", comp}}}},
+            {"ttlSecondsAfterSucceed", 86400}}}};
+}
+
+// The pods of an InstanceSet consumer.
+std::optional<std::string> restart_instanceset(Context &ctx, const Work &w, bool template_patched) {
+  const auto what = workload_text(w.workload);
+  const auto role = w.spec->role;
+  if (w.restart.empty() && !template_patched) return std::nullopt;
+  if (const auto *ops = running_opsrequest(ctx, w)) {
+    auto wait = make_wait(w, WaitFor::OpsRequest,
+                          fmt::format("OpsRequest {} (already running) Succeed and every pod of {} running the "
+                                      "repaired list",
+                                      meta_name(*ops), what));
+    wait.target = {str_at(*ops, {"apiVersion"}), "OpsRequest", ctx.cluster.namespace_, meta_name(*ops)};
+    if (wait.target.api_version.empty())
+      wait.target.api_version = ctx.inv.kubeblocks == check::KubeBlocksVersion::V09
+                                    ? "apps.kubeblocks.io/v1alpha1"
+                                    : "operations.kubeblocks.io/v1alpha1";
+    ctx.plan.steps.push_back(std::move(wait));
+    return std::nullopt;
+  }
+  // A Restart OpsRequest stamps the component's pod template, so the InstanceSet replaces every pod, the
+  // canary included: after a canary deletion it would restart that pod a second time. So the canary and then
+  // each other stale pod are deleted one at a time, each waited Ready (as slow as KubeBlocks' own rolling, and
+  // pods already in sync are left alone); the OpsRequest only when asked for (--restart=opsrequest), without
+  // a separate canary, so that it too restarts each pod once.
+  if (ctx.opt.restart != RestartMode::OpsRequest) return restart_pods(ctx, w, template_patched);
+  Step s;
+  s.action = Action::CreateOpsRequest;
+  s.body = opsrequest_body(ctx, w);
+  s.not_before = w.not_before;
+  s.target = {s.body["apiVersion"].get<std::string>(), "OpsRequest", ctx.cluster.namespace_,
+              s.body["metadata"]["generateName"].get<std::string>()};
+  s.reason = fmt::format("{} of {} pods of {} run with a stale vmstorage list; a KubeBlocks Restart OpsRequest "
+                         "(--restart=opsrequest) replaces every pod of the component once, in KubeBlocks' order",
+                         w.restart.size(), w.spec->pods.size(), what);
+  s.role = role;
+  s.workload = w.workload;
+  s.hash = w.hash;
+  ctx.plan.steps.push_back(std::move(s));
+  auto wait = make_wait(w, WaitFor::OpsRequest,
+                        fmt::format("the OpsRequest Succeed and every pod of {} running the repaired list", what));
+  wait.target = ctx.plan.steps.back().target;
+  ctx.plan.steps.push_back(std::move(wait));
+  return std::nullopt;
+}
+
+class KubeBlocksStrategy final : public LayoutStrategy {
+public:
+  std::optional<std::string> plan_consumer(Context &ctx, const Work &w) const override {
+    bool template_patched = false;
+    if (auto refusal = repair_source(ctx, w, template_patched)) return refusal;
+    if (w.strategy != UpdateStrategy::InstanceSet) return restart_pods(ctx, w, template_patched);
+    return restart_instanceset(ctx, w, template_patched);
+  }
+  [[nodiscard]] std::string instead(const std::string &cluster) const override {
+    return fmt::format("KubeBlocks writes it from Cluster {}: change the Cluster (spec.componentSpecs) and let "
+                       "KubeBlocks re-resolve VMSTORAGE_ADDR",
+                       cluster);
+  }
+  [[nodiscard]] bool sorted_lists() const override { return true; }
+};
+
+} // namespace
+
+const LayoutStrategy &kubeblocks_strategy() {
+  static const KubeBlocksStrategy s;
+  return s;
+}
+
+} // namespace vmsync::fix
