@@ -34,6 +34,7 @@ struct FixCliOptions {
   bool yes = false;
   bool force = false;
   bool force_owned = false;
+  bool unify_spellings = false;
   std::string restart = "auto";
   std::string timeout = "10m";
   std::string lock_wait = "0";
@@ -138,6 +139,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   fix::FixOptions fo;
   fo.force = o.force;
   fo.force_owned = o.force_owned;
+  fo.unify_spellings = o.unify_spellings;
   if (o.restart == "delete-pods") fo.restart = fix::RestartMode::DeletePods;
   else if (o.restart == "opsrequest")
     fo.restart = fix::RestartMode::OpsRequest;
@@ -321,6 +323,11 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a consumer is paused or mid-rollout");
   cmd->add_flag("--force-owned", opts->force_owned,
                 "Edit objects a controller owns (VMCluster, KubeBlocks), although it may revert them");
+  cmd->add_flag(
+      "--unify-spellings", opts->unify_spellings,
+      "Where vminsert workloads spell a vmstorage node differently, rewrite it to the spelling most of them "
+      "use: the series of the workloads that change move between nodes once (see the check section of the man "
+      "page)");
   cmd->add_option("--restart", opts->restart,
                   "How KubeBlocks components restart: auto or delete-pods (the stale pods one at a time, a canary "
                   "first, each restarted once) or opsrequest (a KubeBlocks Restart OpsRequest: every pod of the "

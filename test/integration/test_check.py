@@ -735,7 +735,24 @@ def test_spelling_split_between_vminsert_deployments_live(cp):
             f"Deployment {HELM}-vminsert as {fqdn[0]}; Deployment {zone} as {short[0]}): fix does not rewrite "
             "spellings") in r.out, r
     before = cp.get("-n", ns, "deployment", zone)["metadata"]["generation"]
+    dep_generation = cp.get("-n", ns, "deployment", f"{HELM}-vminsert")["metadata"]["generation"]
     r = cp.vmsync("fix", "-n", ns, "-y")
     assert r.rc == 1, r
     assert "fix does not rewrite spellings" in r.err, r
     assert cp.get("-n", ns, "deployment", zone)["metadata"]["generation"] == before
+
+    # --unify-spellings: a tie (one Deployment each), so the chart's own spelling (the FQDN) wins; the zone's
+    # Deployment is repaired and rolled (canary first), and the cluster is InSync afterwards.
+    r = cp.vmsync("fix", "-n", ns, "--dry-run=client", "--unify-spellings")
+    assert r.rc == 1, r
+    assert "fix does not rewrite spellings" not in r.out, r
+    assert (f"--unify-spellings: {HELM}-vmstorage-0.{HELM}-vmstorage.{ns}:8400 is written {fqdn[0]} in every "
+            f"vminsert workload (1 of 2 used it); changing spelling: Deployment {zone} (as {short[0]})") in r.out, r
+    r = cp.vmsync("fix", "-n", ns, "-y", "--unify-spellings")
+    assert r.rc == 0, r
+    c = cp.get("-n", ns, "deployment", zone)["spec"]["template"]["spec"]["containers"][0]
+    assert [a for a in c["args"] if a.startswith("--storageNode")] == [f"--storageNode={e}" for e in fqdn]
+    assert cp.get("-n", ns, "deployment", f"{HELM}-vminsert")["metadata"]["generation"] == dep_generation
+    r, rep = check_json(cp, ns)
+    assert r.rc == 0, r
+    assert rep["clusters"][0]["spellingSplits"] == []

@@ -38,6 +38,9 @@ struct FixOptions {
   bool force = false;       // act although vmstorage is not all Ready or a consumer is paused / mid-rollout
   bool force_owned = false; // edit objects a controller owns (it may revert them)
   RestartMode restart = RestartMode::Auto;
+  // Rewrite the spelling of nodes that vminsert workloads spell differently to the one most of them use (a
+  // spelling change moves series between vmstorage nodes once, so it is never done without this).
+  bool unify_spellings = false;
 };
 
 enum class Action { PatchConfigMap, PatchTemplate, RestartRollout, DeletePod, CreateOpsRequest, Wait };

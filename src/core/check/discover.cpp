@@ -94,6 +94,7 @@ enum class NodeForm { PodOfHeadless, PodService };
 void finish_consumer(ClusterSpec &c, ConsumerSpec &cons, const Inventory &inv, const std::string &cluster_domain,
                      NodeForm form, model::Spelling default_style, bool sort_as_strings) {
   const auto storage_name = meta_name(*c.storage);
+  cons.layout_style = default_style;
   auto &names = cons.names;
   names.namespace_ = c.namespace_;
   names.cluster_domain = cluster_domain;

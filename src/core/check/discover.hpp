@@ -15,6 +15,7 @@ struct ConsumerSpec {
   const nlohmann::json *workload = nullptr; // Deployment, StatefulSet or InstanceSet
   std::string kind;
   std::vector<std::string> expected; // spelled as the source spells them (or the layout's default)
+  model::Spelling layout_style = model::Spelling::Short; // the layout's own spelling of a node
   std::vector<int> excluded;         // ordinals left out on purpose
   std::string port;
   bool discovery_mode = false;       // the layout says this role uses automatic discovery

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
+#include <map>
 #include <openssl/sha.h>
 #include <set>
 
@@ -184,7 +185,10 @@ std::string newest_change(const json &obj) {
 
 // ---- one consumer -------------------------------------------------------------------------------------------
 
-Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const check::Inventory &inv) {
+// `respell` (identity -> spelling, from --unify-spellings): entries of the source naming one of these nodes are
+// rewritten in that spelling, which makes the source one to repair even when its nodes are right.
+Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const check::Inventory &inv,
+             const std::map<std::string, std::string> *respell = nullptr) {
   Work w;
   w.spec = &cons;
   w.strategy = strategy_of(cons.kind, *cons.workload);
@@ -214,16 +218,25 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
   if (w.source.kind == model::ListSource::Kind::ConfigMap)
     if (const auto *cm = inv.configmap(c.namespace_, w.source.object.name)) w.not_before = newest_change(*cm);
 
-  const auto current = w.source.entries.value_or(std::vector<std::string>{});
+  const auto original = w.source.entries.value_or(std::vector<std::string>{});
+  auto current = original;
+  bool respelt = false;
+  if (respell != nullptr)
+    for (auto &e : current)
+      if (auto it = respell->find(identity_of(e, cons.names)); it != respell->end() && e != it->second) {
+        e = it->second;
+        respelt = true;
+      }
   const bool sorted = strategy_for(c.layout).sorted_lists();
-  w.repair = w.drift.source_drift;
-  w.new_list = w.repair ? repair_list(current, cons.expected, cons.names, sorted) : current;
+  w.repair = w.drift.source_drift || respelt;
+  w.new_list = w.drift.source_drift ? repair_list(current, cons.expected, cons.names, sorted) : current;
+  if (respelt && sorted) std::sort(w.new_list.begin(), w.new_list.end());
   if (w.repair) {
     std::set<std::string> kept(w.new_list.begin(), w.new_list.end());
-    std::set<std::string> before(current.begin(), current.end());
+    std::set<std::string> before(original.begin(), original.end());
     for (const auto &e : w.new_list)
       if (!before.contains(e)) w.added.push_back(e);
-    for (const auto &e : current)
+    for (const auto &e : original)
       if (!kept.contains(e)) w.removed.push_back(e.empty() ? std::string{"(empty entry)"} : e);
   }
   w.hash = list_hash(w.new_list);
@@ -272,10 +285,7 @@ bool removes_nodes(const Work &w) {
                      [](const model::PodDrift &p) { return !p.unexpected.empty(); });
 }
 
-// vminsert workloads that spell a node differently are drift (check), but not one fix repairs on its own: each
-// workload routes by its own strings, so whichever spelling wins, the series of the workloads that change move to
-// other nodes once. The plan says so and leaves the spellings alone.
-void spelling_split_refusals(const std::vector<Work> &works, ClusterPlan &plan) {
+std::vector<model::SpellingSplit> insert_spelling_splits(const std::vector<Work> &works) {
   std::vector<model::ConsumerDrift> spellings(works.size());
   for (std::size_t i = 0; i < works.size(); ++i) {
     spellings[i].role = works[i].drift.role;
@@ -285,14 +295,56 @@ void spelling_split_refusals(const std::vector<Work> &works, ClusterPlan &plan) 
   std::vector<model::SpellingSplit> splits;
   for (auto &split : model::spelling_splits(spellings))
     if (split.role == model::Role::Insert) splits.push_back(std::move(split));
+  return splits;
+}
+
+// --unify-spellings: each split node gets the spelling most vminsert workloads use (a tie goes to the layout's own
+// spelling, then to the first in byte order). Returns identity -> spelling; the plan warns, per node,
+// which workloads change and that their series move once.
+std::map<std::string, std::string> unified_spellings(const std::vector<Work> &works, ClusterPlan &plan) {
+  std::map<std::string, std::string> out;
+  for (const auto &split : insert_spelling_splits(works)) {
+    std::map<std::string, int> used; // spelling -> workloads using it
+    for (const auto &w : split.workloads)
+      for (const auto &s : w.spellings)
+        ++used[s];
+    auto expected = [&](const std::string &s) { // written in the layout's own spelling
+      return std::any_of(works.begin(), works.end(), [&](const Work &w) {
+        if (w.drift.role != model::Role::Insert) return false;
+        const auto a = model::parse_address(s, w.spec->names);
+        return a && model::spelling_of(*a, w.spec->names) == w.spec->layout_style;
+      });
+    };
+    const std::string *best = nullptr;
+    for (const auto &[s, n] : used)
+      if (best == nullptr || n > used[*best] || (n == used[*best] && expected(s) && !expected(*best))) best = &s;
+    std::vector<std::string> moved;
+    for (const auto &w : split.workloads)
+      if (w.spellings != std::vector<std::string>{*best})
+        moved.push_back(fmt::format("{} {} (as {})", w.workload.kind, w.workload.name, join(w.spellings, ", ")));
+    plan.warnings.push_back(fmt::format("--unify-spellings: {} is written {} in every vminsert workload ({} of {} "
+                                        "used it); changing spelling: {}: "
+                                        "the series these workloads write move between vmstorage nodes once",
+                                        split.identity, *best, used[*best], split.workloads.size(),
+                                        join(moved, "; ")));
+    out.emplace(split.identity, *best);
+  }
+  return out;
+}
+
+// vminsert workloads that spell a node differently are drift (check), but not one fix repairs on its own: each
+// workload routes by its own strings, so whichever spelling wins, the series of the workloads that change move to
+// other nodes once. The plan says so and leaves the spellings alone (unless --unify-spellings).
+void spelling_split_refusals(const std::vector<Work> &works, ClusterPlan &plan) {
+  const auto splits = insert_spelling_splits(works);
   if (splits.empty()) return;
   std::vector<std::string> each;
   for (const auto &w : splits.front().workloads)
     each.push_back(fmt::format("{} {} as {}", w.workload.kind, w.workload.name, join(w.spellings, ", ")));
   plan.refusals.push_back(fmt::format(
       "vminsert workloads spell {} differently ({}{}): fix does not rewrite spellings, because a change of "
-      "spelling moves series between vmstorage nodes once; write one spelling in every vminsert workload when that "
-      "move is acceptable",
+      "spelling moves series between vmstorage nodes once; --unify-spellings writes the spelling most of them use "
+      "when that move is acceptable",
       splits.size() == 1 ? splits.front().identity : fmt::format("{} nodes", splits.size()),
       splits.size() == 1 ? "" : splits.front().identity + ": ", join(each, "; ")));
 }
@@ -310,9 +362,16 @@ ClusterPlan plan_cluster(const check::ClusterSpec &c, const check::Inventory &in
 
   std::vector<Work> works;
   for (const auto &cons : c.consumers) works.push_back(analyse(cons, c, inv));
-  spelling_split_refusals(works, plan);
+  if (opt.unify_spellings) {
+    const auto respell = unified_spellings(works, plan);
+    if (!respell.empty())
+      for (std::size_t i = 0; i < works.size(); ++i)
+        if (works[i].drift.role == model::Role::Insert) works[i] = analyse(c.consumers[i], c, inv, &respell);
+  } else {
+    spelling_split_refusals(works, plan);
+  }
   if (std::none_of(works.begin(), works.end(), [](const Work &w) { return w.needs_action(); })) return plan;
-  plan.warnings = c.warnings;
+  plan.warnings.insert(plan.warnings.begin(), c.warnings.begin(), c.warnings.end());
 
   // Health: act only on a healthy vmstorage and on consumers no one else is rolling right now.
   const auto ready =

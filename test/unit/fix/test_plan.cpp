@@ -338,12 +338,13 @@ TEST_CASE("two vminsert Deployments spelling the nodes differently: the plan ref
   CHECK(c.steps.empty());
   REQUIRE(c.refusals.size() == 1);
   CHECK(c.refusals[0] ==
-        fmt::format("vminsert workloads spell 2 nodes differently ({}-0.{}.mon:8400: Deployment "
-                    "vm-victoria-metrics-cluster-vminsert as {}; Deployment vm-victoria-metrics-cluster-vminsert-zone-b "
-                    "as {}-0.{}.mon:8400): fix does not rewrite spellings, because a change of spelling moves series "
-                    "between vmstorage nodes once; write one spelling in every vminsert workload when that move is "
-                    "acceptable",
-                    kHelmSts, kHelmSts, helm_node(0, 8400), kHelmSts, kHelmSts));
+        fmt::format(
+            "vminsert workloads spell 2 nodes differently ({}-0.{}.mon:8400: Deployment "
+            "vm-victoria-metrics-cluster-vminsert as {}; Deployment vm-victoria-metrics-cluster-vminsert-zone-b "
+            "as {}-0.{}.mon:8400): fix does not rewrite spellings, because a change of spelling moves series "
+            "between vmstorage nodes once; --unify-spellings writes the spelling most of them use when that "
+            "move is acceptable",
+            kHelmSts, kHelmSts, helm_node(0, 8400), kHelmSts, kHelmSts));
   CHECK_FALSE(c.nothing_to_do());
 
   // The same spellings in both: nothing to do.
@@ -353,6 +354,53 @@ TEST_CASE("two vminsert Deployments spelling the nodes differently: the plan ref
   inv.deployments.push_back(d);
   add_deployment_pods(inv, d, 1);
   CHECK(only(make_plan(inv, scope(), {})).nothing_to_do());
+}
+
+TEST_CASE(
+    "--unify-spellings: the split nodes get the spelling most vminsert workloads use, the layout's on a tie") {
+  // Three vminsert Deployments: the chart's (FQDN) and two zones spelling the nodes in the namespace form.
+  auto inv = helm(2, 2);
+  std::vector<json> zones;
+  for (const char *zone : {"b", "c"}) {
+    json container = helm_container("vminsert", 2, 8400);
+    for (std::size_t i = 0; i < 2; ++i)
+      container["args"][i] = fmt::format("--storageNode={}-{}.{}.mon:8400", kHelmSts, i, kHelmSts);
+    auto d = deployment("mon", fmt::format("vm-victoria-metrics-cluster-vminsert-zone-{}", zone), 1,
+                        helm_labels("vminsert"), container);
+    inv.deployments.push_back(d);
+    add_deployment_pods(inv, d, 1);
+  }
+  FixOptions unify;
+  unify.unify_spellings = true;
+  auto c = only(make_plan(inv, scope(), unify));
+  CHECK(c.refusals.empty());
+  // Only the chart's Deployment changes: two of three use the namespace form.
+  std::set<std::string> patched;
+  for (const auto &s : c.steps)
+    if (s.action == Action::PatchTemplate) patched.insert(s.target.name);
+  CHECK(patched == std::set<std::string>{"vm-victoria-metrics-cluster-vminsert"});
+  const auto *patch = &c.steps.front();
+  REQUIRE(patch->action == Action::PatchTemplate);
+  CHECK(patch->body[2]["value"][0] == fmt::format("--storageNode={}-0.{}.mon:8400", kHelmSts, kHelmSts));
+  CHECK(patch->removed == std::vector<std::string>{helm_node(0, 8400), helm_node(1, 8400)});
+  REQUIRE(c.warnings.size() == 3); // and Helm's: the next upgrade must carry it
+  CHECK(c.warnings[0] ==
+        fmt::format(
+            "--unify-spellings: {0}-0.{0}.mon:8400 is written {0}-0.{0}.mon:8400 in every vminsert workload (2 "
+            "of 3 used it); changing spelling: Deployment vm-victoria-metrics-cluster-vminsert (as {1}): the "
+            "series these workloads write move between vmstorage nodes once",
+            kHelmSts, helm_node(0, 8400)));
+  // Canary and rollout as for any template repair.
+  CHECK(std::any_of(c.steps.begin(), c.steps.end(), [](const Step &s) { return s.wait == WaitFor::Canary; }));
+
+  // A tie (one Deployment each): the chart's own spelling (FQDN) wins, so the zone changes.
+  inv.deployments.pop_back();
+  std::erase_if(inv.pods, [](const auto &p) { return p.name.find("zone-c") != std::string::npos; });
+  c = only(make_plan(inv, scope(), unify));
+  patched.clear();
+  for (const auto &s : c.steps)
+    if (s.action == Action::PatchTemplate) patched.insert(s.target.name);
+  CHECK(patched == std::set<std::string>{"vm-victoria-metrics-cluster-vminsert-zone-b"});
 }
 
 TEST_CASE("helm scale-up: vmselect's template first, then vminsert's, each with canary and rollout waits") {
