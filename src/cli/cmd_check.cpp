@@ -12,6 +12,7 @@
 #include "vmsync/report/sarif.hpp"
 #include "vmsync/util/duration.hpp"
 
+#include <cstdlib>
 #include <fmt/format.h>
 #include <iostream>
 #include <optional>
@@ -37,7 +38,36 @@ struct CheckOptions {
   std::string timeout = "2m";
   std::optional<int> chunk_size; // both page sizes of check::Scope; unset: their defaults
   std::string pushgateway;
+  std::string push_url;
+  std::string push_bearer_token_file, push_basic_auth_file;
 };
+
+// Where the metrics go (--pushgateway, --push-url), each with the credentials of --push-*-file or, without
+// those, of $VMSYNC_PUSH_BEARER_TOKEN / $VMSYNC_PUSH_BASIC_AUTH (user:password in the URL still works, but shows
+// in process lists: the files and variables are for Secrets).
+std::vector<report::PushTarget> push_targets(const CheckOptions &o) {
+  std::vector<report::PushTarget> out;
+  if (!o.pushgateway.empty()) out.push_back(report::parse_push_url(o.pushgateway));
+  if (!o.push_url.empty()) out.push_back(report::parse_import_url(o.push_url));
+  if (out.empty()) return out;
+  if (!o.push_bearer_token_file.empty() && !o.push_basic_auth_file.empty())
+    throw UsageError("--push-bearer-token-file and --push-basic-auth-file: give one of them");
+  std::string authorization;
+  if (!o.push_bearer_token_file.empty())
+    authorization = report::bearer_authorization(
+        report::read_secret_file(o.push_bearer_token_file, "--push-bearer-token-file"), o.push_bearer_token_file);
+  else if (!o.push_basic_auth_file.empty())
+    authorization = report::basic_authorization(
+        report::read_secret_file(o.push_basic_auth_file, "--push-basic-auth-file"), o.push_basic_auth_file);
+  else if (const char *token = std::getenv("VMSYNC_PUSH_BEARER_TOKEN"); token != nullptr && *token != '\0')
+    authorization = report::bearer_authorization(token, "$VMSYNC_PUSH_BEARER_TOKEN");
+  else if (const char *basic = std::getenv("VMSYNC_PUSH_BASIC_AUTH"); basic != nullptr && *basic != '\0')
+    authorization = report::basic_authorization(basic, "$VMSYNC_PUSH_BASIC_AUTH");
+  if (!authorization.empty())
+    for (auto &t : out)
+      t.authorization = authorization;
+  return out;
+}
 
 report::Format parse_format(const std::string &o, bool &wide) {
   wide = false;
@@ -61,10 +91,13 @@ CiFormat ci_format(const std::string &o) {
   return CiFormat::None;
 }
 
-std::string metrics_text(const model::DriftReport &r, bool completed) {
+// `when`: the check's time, the same on the printed page and in every push of one run.
+std::string metrics_text(const model::DriftReport &r, bool completed, std::chrono::system_clock::time_point when,
+                         bool sample_timestamps = false) {
   report::MetricsOptions mo;
-  mo.timestamp = std::chrono::system_clock::now();
+  mo.timestamp = when;
   mo.completed = completed;
+  mo.sample_timestamps = sample_timestamps;
   std::ostringstream text;
   report::render_prometheus(r, mo, text);
   return text.str();
@@ -74,8 +107,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   const CiFormat ci = ci_format(o.output);
   report::RenderOptions ro;
   if (ci == CiFormat::None) ro.format = parse_format(o.output, ro.wide);
-  std::optional<report::PushTarget> push;
-  if (!o.pushgateway.empty()) push = report::parse_push_url(o.pushgateway);
+  const auto push = push_targets(o);
   ro.summary = o.summary;
   ro.no_headers = o.no_headers;
   ro.color = use_color(g.color);
@@ -134,18 +166,20 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
         fmt::format("no VictoriaMetrics cluster in {} (--allow-empty accepts that)", check::inputs_text(o.files)));
 
   // Step 4: render (and push the metrics).
+  const auto checked_at = std::chrono::system_clock::now(); // one time for the page and every push
   if (!o.quiet) {
     switch (ci) {
     case CiFormat::Junit: report::render_junit(report, std::cout); break;
-    case CiFormat::Prometheus: std::cout << metrics_text(report, true); break;
+    case CiFormat::Prometheus: std::cout << metrics_text(report, true, checked_at); break;
     case CiFormat::Sarif: report::render_sarif(report, std::cout); break;
     case CiFormat::None: report::render(report, ro, std::cout); break;
     }
   }
   std::cout.flush();
-  if (push) {
-    report::push_metrics(*push, metrics_text(report, true));
-    if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", push->display));
+  for (const auto &target : push) {
+    report::push_metrics(target,
+                         metrics_text(report, true, checked_at, target.kind == report::PushTarget::Kind::Import));
+    if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", target.display));
   }
 
   // Errors also go to stderr, one line each, so they are seen whatever the output format.
@@ -169,13 +203,19 @@ int run_check_reporting_failure(const GlobalOptions &g, const CheckOptions &o) {
   } catch (const UsageError &) {
     throw;
   } catch (const Error &) {
-    if (ci_format(o.output) == CiFormat::Prometheus && !o.quiet) std::cout << metrics_text({}, false) << std::flush;
-    if (!o.pushgateway.empty()) {
-      try {
-        report::push_metrics(report::parse_push_url(o.pushgateway), metrics_text({}, false));
-      } catch (const Error &e) {
-        log_stderr(fmt::format("vmsync: warning: {}", e.what()));
-      }
+    const auto failed_at = std::chrono::system_clock::now();
+    if (ci_format(o.output) == CiFormat::Prometheus && !o.quiet)
+      std::cout << metrics_text({}, false, failed_at) << std::flush;
+    try {
+      for (const auto &target : push_targets(o))
+        try {
+          report::push_metrics(
+              target, metrics_text({}, false, failed_at, target.kind == report::PushTarget::Kind::Import));
+        } catch (const Error &e) {
+          log_stderr(fmt::format("vmsync: warning: {}", e.what()));
+        }
+    } catch (const Error &e) {
+      log_stderr(fmt::format("vmsync: warning: {}", e.what()));
     }
     throw;
   }
@@ -209,6 +249,15 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("--pushgateway", opts->pushgateway,
                   "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
                   "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");
+  cmd->add_option(
+      "--push-url", opts->push_url,
+      "Also write the metrics into VictoriaMetrics through its import API: single-node "
+      "http://victoria-metrics:8428, cluster http://vminsert:8480/insert/<accountID>/prometheus; each "
+      "sample at the check's time, labelled job=vmsync unless the URL's query sets extra_label=job=...");
+  cmd->add_option("--push-bearer-token-file", opts->push_bearer_token_file,
+                  "Authenticate pushes with the bearer token in this file (default: $VMSYNC_PUSH_BEARER_TOKEN)");
+  cmd->add_option("--push-basic-auth-file", opts->push_basic_auth_file,
+                  "Authenticate pushes with user:password from this file (default: $VMSYNC_PUSH_BASIC_AUTH)");
   cmd->add_option("--chunk-size", opts->chunk_size,
                   "Objects per list page (0: no paging). Default: 500, as kubectl, for lists of every object of a "
                   "kind; 5000 for lists by label selector, since each further page of those makes the API server "

@@ -21,6 +21,9 @@ namespace vmsync::report {
 struct MetricsOptions {
   std::chrono::system_clock::time_point timestamp; // when the check ran
   bool completed = true; // false: the check failed before it had a report (`r` is then empty)
+  // Every sample carries `timestamp` (milliseconds), as VictoriaMetrics' import API stores it; a Pushgateway
+  // refuses timestamps, and a scraper sets its own.
+  bool sample_timestamps = false;
 };
 
 void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std::ostream &out);

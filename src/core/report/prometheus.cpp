@@ -131,8 +131,11 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
   for (const auto &fam : f) {
     if (fam.samples.empty()) continue;
     out << "# HELP " << fam.name << ' ' << fam.help << '\n' << "# TYPE " << fam.name << " gauge\n";
-    for (const auto &[labels, value] : fam.samples)
-      out << fam.name << labels_text(labels) << ' ' << value << '\n';
+    for (const auto &[labels, value] : fam.samples) {
+      out << fam.name << labels_text(labels) << ' ' << value;
+      if (o.sample_timestamps) out << ' ' << ms;
+      out << '\n';
+    }
   }
 }
 

@@ -10,10 +10,11 @@ using namespace vmsync;
 
 namespace {
 
-std::string metrics(const model::DriftReport &r, bool completed = true) {
+std::string metrics(const model::DriftReport &r, bool completed = true, bool sample_timestamps = false) {
   report::MetricsOptions o;
   o.timestamp = std::chrono::system_clock::time_point(std::chrono::milliseconds(1767225600123));
   o.completed = completed;
+  o.sample_timestamps = sample_timestamps;
   std::ostringstream out;
   report::render_prometheus(r, o, out);
   return out.str();
@@ -96,6 +97,18 @@ vmsync_check_success 0
 # HELP vmsync_check_timestamp_seconds When the last check ran, in seconds since the Unix epoch.
 # TYPE vmsync_check_timestamp_seconds gauge
 vmsync_check_timestamp_seconds 1767225600.123
+)");
+}
+
+TEST_CASE("render_prometheus: for an import, every sample carries the check's time in milliseconds") {
+  CHECK(
+      metrics({}, false, true) ==
+      R"(# HELP vmsync_check_success Whether the last check read every VictoriaMetrics cluster in scope without error.
+# TYPE vmsync_check_success gauge
+vmsync_check_success 0 1767225600123
+# HELP vmsync_check_timestamp_seconds When the last check ran, in seconds since the Unix epoch.
+# TYPE vmsync_check_timestamp_seconds gauge
+vmsync_check_timestamp_seconds 1767225600.123 1767225600123
 )");
 }
 

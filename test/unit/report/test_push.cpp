@@ -3,6 +3,8 @@
 #include "vmsync/error.hpp"
 
 #include <doctest/doctest.h>
+#include <filesystem>
+#include <fstream>
 
 using namespace vmsync;
 using report::parse_push_url;
@@ -105,4 +107,71 @@ TEST_CASE("push_metrics: the gateway's refusal and an unreachable gateway are er
     message = e.what();
   }
   CHECK(message == "pushgateway http://gw:9/metrics/job/vmsync: connect to 127.0.0.1:9 refused");
+}
+
+TEST_CASE("parse_import_url: the import path appended after any prefix, job as an extra_label, query kept") {
+  auto t = report::parse_import_url("http://victoria-metrics:8428");
+  CHECK(t.kind == report::PushTarget::Kind::Import);
+  CHECK(t.server == "http://victoria-metrics:8428");
+  CHECK(t.path == "/api/v1/import/prometheus?extra_label=job%3Dvmsync");
+  t = report::parse_import_url("https://u:s3cret@vminsert:8480/insert/42/prometheus/");
+  CHECK(t.server == "https://vminsert:8480");
+  CHECK(t.path == "/insert/42/prometheus/api/v1/import/prometheus?extra_label=job%3Dvmsync");
+  CHECK(t.authorization == "Basic dTpzM2NyZXQ=");
+  CHECK(t.display == "https://u:<redacted>@vminsert:8480/insert/42/prometheus/api/v1/import/prometheus"
+                     "?extra_label=job%3Dvmsync");
+  // The full path given, and the user's own labels: job is theirs.
+  t = report::parse_import_url(
+      "http://vm:8428/api/v1/import/prometheus?extra_label=job=cron&extra_label=env=prod");
+  CHECK(t.path == "/api/v1/import/prometheus?extra_label=job=cron&extra_label=env=prod");
+  t = report::parse_import_url("http://vm:8428?extra_label=env=prod#frag");
+  CHECK(t.path == "/api/v1/import/prometheus?extra_label=env=prod&extra_label=job%3Dvmsync");
+  CHECK_THROWS_WITH_AS(
+      report::parse_import_url("vm:8428"),
+      "--push-url \"vm:8428\": give an http:// or https:// URL, e.g. http://victoria-metrics:8428", UsageError);
+  CHECK_THROWS_WITH_AS(report::parse_import_url("http://?x=1"), "--push-url \"http://?x=1\": no host in the URL",
+                       UsageError);
+}
+
+TEST_CASE("push_metrics: an import is a POST of the text format; VictoriaMetrics' refusal names it") {
+  FakeTransport t;
+  t.answer.status = 204;
+  auto target = report::parse_import_url("http://vm:8428");
+  target.authorization = report::bearer_authorization("tok", "f");
+  report::push_metrics(t, target, "vmsync_check_success 1 1700000000000\n");
+  REQUIRE(t.sent.size() == 1);
+  CHECK(t.sent[0].method == kube::Method::Post);
+  CHECK(t.sent[0].path == "/api/v1/import/prometheus?extra_label=job%3Dvmsync");
+  CHECK(t.sent[0].headers == kube::Headers{{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"},
+                                           {"Authorization", "Bearer tok"}});
+  t.answer.status = 401;
+  t.answer.body = "Unauthorized\n";
+  CHECK_THROWS_WITH_AS(report::push_metrics(t, target, "x 1\n"),
+                       "VictoriaMetrics http://vm:8428/api/v1/import/prometheus?extra_label=job%3Dvmsync: POST "
+                       "answered 401 Unauthorized: Unauthorized",
+                       Error);
+}
+
+TEST_CASE("push credentials: bearer token, user:password, from files; never the secret in a message") {
+  CHECK(report::basic_authorization("u:p", "f") == "Basic dTpw");
+  CHECK_THROWS_WITH_AS(report::basic_authorization("s3cret", "/run/secrets/push"),
+                       "/run/secrets/push: give user:password for basic authentication (no ':' found)", Error);
+  CHECK_THROWS_WITH_AS(report::bearer_authorization("", "$VMSYNC_PUSH_BEARER_TOKEN"),
+                       "$VMSYNC_PUSH_BEARER_TOKEN: the bearer token is empty", Error);
+  const auto dir = std::filesystem::temp_directory_path() / "vmsync-test-push-secret";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "token") << "abc\r\n";
+    std::ofstream(dir / "empty") << "";
+  }
+  CHECK(report::read_secret_file((dir / "token").string(), "--push-bearer-token-file") == "abc");
+  CHECK_THROWS_WITH_AS(report::read_secret_file((dir / "empty").string(), "--push-bearer-token-file"),
+                       ("--push-bearer-token-file " + (dir / "empty").string() + ": the file is empty").c_str(),
+                       Error);
+  CHECK_THROWS_WITH_AS(
+      report::read_secret_file((dir / "none").string(), "--push-basic-auth-file"),
+      ("--push-basic-auth-file " + (dir / "none").string() + ": cannot read the file: No such file or directory")
+          .c_str(),
+      Error);
+  std::filesystem::remove_all(dir);
 }
