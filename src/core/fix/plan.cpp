@@ -400,6 +400,7 @@ ConsumerState observe_consumer(const check::Inventory &inv, const check::Scope &
       st.workload = *cons.workload;
       st.replicas = int_at(*cons.workload, {"spec", "replicas"}, 1);
       st.want = w.new_list;
+      st.source_drift = w.repair;
       st.rollout = rollout_in_progress(*cons.workload, cons.kind, w.strategy);
       for (const auto *p : cons.pods) {
         PodState ps;
