@@ -500,7 +500,7 @@ READ_RULES = [
     {"apiGroups": ["workloads.kubeblocks.io"], "resources": ["instancesets"], "verbs": ["get", "list"]},
     {"apiGroups": ["apps.kubeblocks.io"], "resources": ["clusters"], "verbs": ["get", "list"]},
     {"apiGroups": ["operator.victoriametrics.com"], "resources": ["vmclusters"], "verbs": ["get", "list"]},
-    {"apiGroups": ["operations.kubeblocks.io"], "resources": ["opsrequests"], "verbs": ["get", "list"]},
+    {"apiGroups": ["operations.kubeblocks.io", "apps.kubeblocks.io"], "resources": ["opsrequests"], "verbs": ["get", "list"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch", "delete"]},
 ]
@@ -584,8 +584,9 @@ FIX_RULES = READ_RULES + [
 ]
 
 
-@pytest.mark.parametrize("layout", ["generic", "kubeblocks-1.0"])
+@pytest.mark.parametrize("layout", ["generic", "kubeblocks-1.0", "kubeblocks-0.9"])
 def test_fix_role_suffices(plane_for, layout, tmp_path):
+    # (kubeblocks-0.9: the repair is a Restart OpsRequest per component, made and followed with these rules)
     cp = plane_for(layout)
     ns = cp.new_namespace("fixrole")
     deploy_and_drift(cp, layout, ns, 3, 4, replicas=3)

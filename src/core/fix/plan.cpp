@@ -28,7 +28,6 @@ using check::at_path;
 using check::int_at;
 using check::label;
 using check::meta_name;
-using check::meta_namespace;
 using check::str_at;
 using nlohmann::json;
 
