@@ -8,7 +8,11 @@ does (test/cluster/README.md): phases, the vars resolved again from the vmstorag
 one at a time. vmsync must never edit the KubeBlocks-owned ConfigMap itself (unless --force-owned).
 """
 import json
+import os
+import subprocess
 import time
+
+import conftest
 
 from conftest import run_vmsync  # noqa: F401  (the module's helpers come from test_fix)
 from test_fix import PORT, assert_serving, created, pods, plane_for, settled_snapshot, snapshot  # noqa: F401
@@ -162,6 +166,46 @@ def test_kubeblocks_09_failed_restart_is_reported(plane_for):
         assert after["metadata"]["resourceVersion"] == ins_cm["metadata"]["resourceVersion"]
         assert edited_by_vmsync(after) == [] and edited_by_vmsync(env_cm(cp, ns, "vmselect")) == []
         assert cp.vmsync("check", "-n", ns).rc == 1
+
+
+def test_kubeblocks_09_aborted_restart_is_reported(plane_for):
+    """KubeBlocks aborts a Restart when a newer Restart of the same component starts (abortEarlierOpsRequestWithSameKind):
+    fix, waiting for its own, reports it Aborted with KubeBlocks' reason and stops."""
+    cp = plane_for("kubeblocks-0.9")
+    ns = cp.new_namespace("kb09a")
+    cp.deploy("kubeblocks-0.9", ns, "vm", storage=3, insert=2, select=2)
+    cp.drift("kubeblocks-0.9", ns, "vm", 4)
+    # The stand-in holds the Cluster's Restarts until both exist, so the order does not depend on its speed.
+    cp.kubectl("-n", ns, "annotate", "clusters.apps.kubeblocks.io", "vm", "kcp.vmsync.io/hold-restarts=true")
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env["NO_COLOR"] = "1"
+    proc = subprocess.Popen([conftest.VMSYNC, "--kubeconfig", cp.kubeconfig, "fix", "-n", ns, "--yes"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 60
+        while not cp.get(OPS_09, "-n", ns)["items"]:
+            assert time.time() < deadline and proc.poll() is None, "fix made no OpsRequest"
+            time.sleep(0.5)
+        time.sleep(1.1)  # a later creationTimestamp (whole seconds) than vmsync's
+        cp.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "apps.kubeblocks.io/v1alpha1", "kind": "OpsRequest",
+            "metadata": {"name": "someone-restarts-vmselect", "namespace": ns},
+            "spec": {"clusterName": "vm", "type": "Restart", "restart": [{"componentName": "vmselect"}]}}))
+        cp.kubectl("-n", ns, "annotate", "clusters.apps.kubeblocks.io", "vm", "kcp.vmsync.io/hold-restarts-")
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, (out, err)
+    mine = [o for o in cp.get(OPS_09, "-n", ns)["items"] if o["metadata"]["name"] != "someone-restarts-vmselect"]
+    assert [o["spec"]["restart"][0]["componentName"] for o in mine] == ["vmselect"], mine
+    name = mine[0]["metadata"]["name"]
+    assert mine[0]["status"]["phase"] == "Aborted"
+    line = [ln for ln in err.splitlines() if ln.startswith("vmsync: error:")]
+    assert len(line) == 1, err
+    assert (f"KubeBlocks Restart OpsRequest {ns}/{name} ended Aborted: Aborted as a result of the latest "
+            f'opsRequest "{name}" being overridden; the pods of InstanceSet {ns}/vm-vmselect were not all '
+            "restarted") in line[0], err
 
 
 def test_kubeblocks_09_force_owned_patches_the_configmap(plane_for):

@@ -402,6 +402,8 @@ func (s *StandIn) podFor(its *unstructured.Unstructured, tmpl *corev1.PodTemplat
 //   - pkg/operations/restart.go: Action stamps kubeblocks.io/restart=<startTimestamp> on the Cluster's
 //     spec.componentSpecs[<component>].annotations (restartComponents, isRestarted); a pod counts as restarted
 //     when it was created at or after status.startTimestamp (podApplyCompOps); progress is "restarted/expected";
+//     before that, Action aborts an earlier unfinished Restart of one of the same components (Aborted:
+//     abortEarlierOpsRequestWithSameKind in pkg/operations/ops_util.go);
 //   - the component controller then reconciles the component: it resolves the component's vars again
 //     (controllers/apps/transformer_component_vars.go on 0.9, controllers/apps/component/
 //     transformer_component_vars.go on 1.0) into ConfigMap <cluster>-<component>-env, and the annotation
@@ -417,9 +419,11 @@ func (s *StandIn) podFor(its *unstructured.Unstructured, tmpl *corev1.PodTemplat
 // Test hooks, not KubeBlocks': annotations on the Cluster that make the Restart of the named component (comma
 // list) end Failed (with a Failed condition and progress detail, as a pod that does not come back makes
 // KubeBlocks fail it) or be cancelled (Cancelling, then Cancelled), so a test sees what vmsync reports.
+// AnnHoldRestarts (any value) leaves every Restart OpsRequest of the Cluster as it is, as AnnHold does for one.
 const (
 	AnnFailRestart   = "kcp.vmsync.io/fail-restart"
 	AnnCancelRestart = "kcp.vmsync.io/cancel-restart"
+	AnnHoldRestarts  = "kcp.vmsync.io/hold-restarts"
 )
 
 func clusterGVR(g gvrs) schema.GroupVersionResource {
@@ -503,6 +507,9 @@ func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Un
 		}
 		return err
 	}
+	if cluster.GetAnnotations()[AnnHoldRestarts] != "" {
+		return nil
+	}
 
 	switch phase {
 	case "", "Pending":
@@ -517,7 +524,11 @@ func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Un
 		setCondition(u, "Validated", "ValidateOpsRequestPassed", "OpsRequest: "+ops.GetName()+" is validated")
 		return update()
 	case "Creating":
-		// restartOpsHandler.Action: the restart annotation on each component's spec in the Cluster.
+		// restartOpsHandler.Action: earlier Restarts of the same components are aborted, then the restart
+		// annotation goes on each component's spec in the Cluster.
+		if err := s.abortEarlierRestarts(ctx, g, ops, clusterName, comps); err != nil {
+			return err
+		}
 		_ = unstructured.SetNestedField(u.Object, now, "status", "startTimestamp")
 		if err := s.stampClusterRestart(ctx, g, cluster, comps, now); err != nil {
 			return err
@@ -703,4 +714,56 @@ func (s *StandIn) failOps(ctx context.Context, g gvrs, u *unstructured.Unstructu
 	setCondition(u, "Failed", "OpsRequestFailed", msg)
 	_, err := s.dyn.Resource(g.ops).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{})
 	return err
+}
+
+// abortEarlierRestarts is abortEarlierOpsRequestWithSameKind (pkg/operations/ops_util.go) for Restart: a Restart
+// of the same Cluster made before `ops` and not yet finished, that restarts one of the same components, ends
+// Aborted, with upstream's condition and its message (which names the earlier OpsRequest, as upstream's does).
+func (s *StandIn) abortEarlierRestarts(ctx context.Context, g gvrs, ops *unstructured.Unstructured, cluster string, comps []string) error {
+	list, err := s.dyn.Resource(g.ops).Namespace(ops.GetNamespace()).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.GetName() == ops.GetName() {
+			continue
+		}
+		ct, ot := o.GetCreationTimestamp(), ops.GetCreationTimestamp()
+		if ot.Before(&ct) || (ct.Equal(&ot) && o.GetName() > ops.GetName()) {
+			continue // not earlier
+		}
+		typ, _, _ := unstructured.NestedString(o.Object, "spec", "type")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "clusterName")
+		if name == "" {
+			name, _, _ = unstructured.NestedString(o.Object, "spec", "clusterRef")
+		}
+		phase, _, _ := unstructured.NestedString(o.Object, "status", "phase")
+		if typ != "Restart" || name != cluster || phase == "Succeed" || phase == "Failed" || phase == "Cancelled" || phase == "Aborted" {
+			continue
+		}
+		restarts, _, _ := unstructured.NestedSlice(o.Object, "spec", "restart")
+		shared := false
+		for _, r := range restarts {
+			if m, ok := r.(map[string]any); ok {
+				for _, c := range comps {
+					if m["componentName"] == c {
+						shared = true
+					}
+				}
+			}
+		}
+		if !shared {
+			continue
+		}
+		a := o.DeepCopy()
+		_ = unstructured.SetNestedField(a.Object, "Aborted", "status", "phase")
+		_ = unstructured.SetNestedField(a.Object, metav1.Now().UTC().Format(time.RFC3339), "status", "completionTimestamp")
+		setCondition(a, "Aborted", "Aborted", fmt.Sprintf(`Aborted as a result of the latest opsRequest "%s" being overridden`, o.GetName()))
+		if _, err := s.dyn.Resource(g.ops).Namespace(a.GetNamespace()).UpdateStatus(ctx, a, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		klog.InfoS("kcp KubeBlocks stand-in: aborted an earlier Restart", "opsrequest", a.GetNamespace()+"/"+a.GetName(), "by", ops.GetName())
+	}
+	return nil
 }
