@@ -331,7 +331,8 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("--restart", opts->restart,
                   "How KubeBlocks components restart: auto or delete-pods (the stale pods one at a time, a canary "
                   "first, each restarted once) or opsrequest (a KubeBlocks Restart OpsRequest: every pod of the "
-                  "component, in KubeBlocks' order, no separate canary)")
+                  "component, in KubeBlocks' order, no separate canary). On KubeBlocks 0.9 a stale env ConfigMap "
+                  "is always repaired by a Restart OpsRequest")
       ->check(CLI::IsMember({"auto", "delete-pods", "opsrequest"}))
       ->capture_default_str();
   cmd->add_option("--timeout", opts->timeout, "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")

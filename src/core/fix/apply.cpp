@@ -147,6 +147,26 @@ bool is_conflict(const ApiError &e, const Step &s) {
 
 std::string target_text(const Target &t) { return fmt::format("{} {}/{}", t.kind, t.namespace_, t.name); }
 
+// Why an OpsRequest ended `phase`, from what KubeBlocks writes: the message of the condition of that type and
+// those of the failed progress details of its components (": <message>; <pod>: <message>"), or "".
+std::string opsrequest_why(const json &ops, const std::string &phase) {
+  std::vector<std::string> why;
+  const auto &conds = check::at_path(ops, {"status", "conditions"});
+  if (conds.is_array())
+    for (const auto &c : conds)
+      if (str_at(c, {"type"}) == phase && !str_at(c, {"message"}).empty()) why.push_back(str_at(c, {"message"}));
+  const auto &comps = check::at_path(ops, {"status", "components"});
+  if (comps.is_object())
+    for (const auto &[name, comp] : comps.items()) {
+      const auto &details = check::at_path(comp, {"progressDetails"});
+      if (!details.is_array()) continue;
+      for (const auto &d : details)
+        if (str_at(d, {"status"}) == "Failed" && !str_at(d, {"message"}).empty())
+          why.push_back(fmt::format("{}: {}", str_at(d, {"objectKey"}), str_at(d, {"message"})));
+    }
+  return why.empty() ? std::string{} : fmt::format(": {}", fmt::join(why, "; "));
+}
+
 struct Clock {
   const ApplyOptions &o;
   [[nodiscard]] system_clock::time_point now() const { return o.now ? o.now() : system_clock::now(); }
@@ -537,10 +557,20 @@ private:
       auto o = client_.get(resource_for(ops), ops.namespace_, ops.name);
       const auto phase = str_at(o, {"status", "phase"});
       if (phase == "Failed" || phase == "Cancelled" || phase == "Aborted") {
-        failure = fmt::format("OpsRequest {}/{} ended {}", ops.namespace_, ops.name, phase);
+        failure = fmt::format("KubeBlocks Restart OpsRequest {}/{} ended {}{}; the pods of {} were not all "
+                              "restarted (kubectl describe opsrequest -n {} {}), and running `vmsync fix` again "
+                              "makes a new one",
+                              ops.namespace_, ops.name, phase, opsrequest_why(o, phase), target_text(s.workload),
+                              ops.namespace_, ops.name);
         return Verdict::Pending;
       }
       if (phase != "Succeed") return Verdict::Pending;
+      // KubeBlocks resolves the component's vars when the restart reconciles it: once it Succeed, a source that
+      // still holds another list will not change by waiting.
+      if (cs.source_drift && ++canary_misses_ > 3)
+        failure = fmt::format("KubeBlocks Restart OpsRequest {}/{} Succeed, but the vmstorage list of {} is still "
+                              "not the expected one: KubeBlocks did not resolve VMSTORAGE_ADDR again",
+                              ops.namespace_, ops.name, target_text(s.workload));
       return all_good() ? Verdict::Done : Verdict::Pending;
     }
     case WaitFor::None: break;

@@ -24,6 +24,7 @@ struct ConsumerState {
   int replicas = 0;
   std::vector<PodState> pods; // not terminating
   std::vector<std::string> want;
+  bool source_drift = false;          // the source (ConfigMap, template) does not hold the expected list
   std::optional<std::string> rollout; // why the controller is still rolling, if it is
 };
 

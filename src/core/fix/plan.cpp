@@ -29,7 +29,6 @@ using check::at_path;
 using check::int_at;
 using check::label;
 using check::meta_name;
-using check::meta_namespace;
 using check::str_at;
 using nlohmann::json;
 
@@ -459,6 +458,7 @@ ConsumerState observe_consumer(const check::Inventory &inv, const check::Scope &
       st.workload = *cons.workload;
       st.replicas = int_at(*cons.workload, {"spec", "replicas"}, 1);
       st.want = w.new_list;
+      st.source_drift = w.repair;
       st.rollout = rollout_in_progress(*cons.workload, cons.kind, w.strategy);
       for (const auto *p : cons.pods) {
         PodState ps;

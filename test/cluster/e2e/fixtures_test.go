@@ -335,11 +335,36 @@ func TestFixtureKubeBlocks09(t *testing.T) {
 		t.Errorf("pod service vm-vmstorage-2: %v", err)
 	}
 	checkConsumers(t, e.CS, s, "vminsert", 3)
+	// 0.9 does not resolve the consumers' vars again after a vmstorage scale: the env ConfigMap keeps 3 nodes.
 	cm, _ := e.CS.CoreV1().ConfigMaps(ns).Get(context.Background(), "vm-vmselect-env", metav1.GetOptions{})
+	if cm.Data["VMSTORAGE_ADDR"] != "vm-vmstorage-0:8401,vm-vmstorage-1:8401,vm-vmstorage-2:8401" {
+		t.Errorf("vmselect env after the scale = %q", cm.Data["VMSTORAGE_ADDR"])
+	}
+	// A Restart OpsRequest reconciles vmselect: its vars are resolved again and its pods restarted with them.
+	ops := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps.kubeblocks.io/v1alpha1",
+		"kind":       "OpsRequest",
+		"metadata":   map[string]any{"name": "restart-vmselect", "namespace": ns},
+		"spec":       map[string]any{"clusterName": "vm", "type": "Restart", "restart": []any{map[string]any{"componentName": "vmselect"}}},
+	}}
+	if _, err := e.Dyn.Resource(fixture.OpsRequestGVR(s.Layout)).Namespace(ns).Create(context.Background(), ops, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, func() (bool, string) {
+		o, err := e.Dyn.Resource(fixture.OpsRequestGVR(s.Layout)).Namespace(ns).Get(context.Background(), "restart-vmselect", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ph, _, _ := unstructured.NestedString(o.Object, "status", "phase")
+		return ph == "Succeed", "phase " + ph
+	})
+	cm, _ = e.CS.CoreV1().ConfigMaps(ns).Get(context.Background(), "vm-vmselect-env", metav1.GetOptions{})
 	if cm.Data["VMSTORAGE_ADDR"] != "vm-vmstorage-0:8401,vm-vmstorage-1:8401" {
-		t.Errorf("vmselect env = %q", cm.Data["VMSTORAGE_ADDR"])
+		t.Errorf("vmselect env after the Restart = %q", cm.Data["VMSTORAGE_ADDR"])
 	}
 	raw, _ := json.Marshal(cm.Data)
 	t.Logf("vm-vmselect-env: %s", raw)
+	s.Storage = 2
+	checkConsumers(t, e.CS, s, "vmselect", 2)
 	_ = os.Getenv
 }

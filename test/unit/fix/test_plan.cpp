@@ -718,6 +718,90 @@ TEST_CASE("kubeblocks 0.9: the OpsRequest is apps.kubeblocks.io/v1alpha1; by def
                       });
 }
 
+TEST_CASE(
+    "kubeblocks 0.9: a stale env ConfigMap is repaired by a Restart OpsRequest per component, vmselect first") {
+  // 0.9 resolves VMSTORAGE_ADDR only when the component reconciles; a Restart reconciles it (issue #9253).
+  auto inv = kubeblocks(check::KubeBlocksVersion::V09, 4, 3, 2);
+  const auto c = only(make_plan(inv, scope(), {}));
+  CHECK(c.refusals.empty());
+  CHECK(actions(c) == std::vector<std::string>{
+                          "create-opsrequest vm-vmsync-restart-vmselect- vmselect",
+                          "wait vm-vmsync-restart-vmselect- vmselect opsrequest",
+                          "create-opsrequest vm-vmsync-restart-vminsert- vminsert",
+                          "wait vm-vmsync-restart-vminsert- vminsert opsrequest",
+                      });
+  CHECK(c.steps[0].target ==
+        Target{"apps.kubeblocks.io/v1alpha1", "OpsRequest", "mon", "vm-vmsync-restart-vmselect-"});
+  CHECK(c.steps[1].target == c.steps[0].target);
+  CHECK(c.steps[1].workload == Target{"workloads.kubeblocks.io/v1alpha1", "InstanceSet", "mon", "vm-vmselect"});
+  CHECK(c.steps[0].body["apiVersion"] == "apps.kubeblocks.io/v1alpha1");
+  CHECK(c.steps[0].body["spec"] == json{{"clusterName", "vm"},
+                                        {"type", "Restart"},
+                                        {"restart", {{{"componentName", "vmselect"}}}},
+                                        {"ttlSecondsAfterSucceed", 86400}});
+  CHECK(c.steps[0].body["metadata"]["annotations"]["vmsync.io/storage-nodes-hash"] ==
+        list_hash({"vm-vmstorage-0:8401", "vm-vmstorage-1:8401", "vm-vmstorage-2:8401", "vm-vmstorage-3:8401"}));
+  CHECK(c.steps[0].added == std::vector<std::string>{"vm-vmstorage-3:8401"});
+  CHECK(c.steps[0].reason ==
+        "key VMSTORAGE_ADDR of ConfigMap mon/vm-vmselect-env (owned by Component vm-vmselect) feeds InstanceSet "
+        "mon/vm-vmselect: 1 node(s) missing: vm-vmstorage-3:8401, 0 to remove; KubeBlocks 0.9 resolves a "
+        "component's vars only when that component reconciles, which a vmstorage scale does not do: a KubeBlocks "
+        "Restart OpsRequest reconciles vmselect, so KubeBlocks writes the ConfigMap and replaces every pod of the "
+        "component once");
+  CHECK(c.steps[1].until == "the OpsRequest Succeed, ConfigMap mon/vm-vmselect-env holding the repaired list and "
+                            "every pod of InstanceSet mon/vm-vmselect running it");
+  // Deleting pods would restart them with the stale ConfigMap: whatever --restart says, the OpsRequest.
+  for (auto mode : {RestartMode::DeletePods, RestartMode::OpsRequest}) {
+    FixOptions o;
+    o.restart = mode;
+    CHECK(actions(only(make_plan(inv, scope(), o))) == actions(c));
+  }
+}
+
+TEST_CASE("kubeblocks 0.9 scale-down: vminsert's Restart OpsRequest goes first") {
+  const auto c = only(make_plan(kubeblocks(check::KubeBlocksVersion::V09, 2, 3, 2), scope(), {}));
+  CHECK(c.refusals.empty());
+  CHECK(actions(c) == std::vector<std::string>{
+                          "create-opsrequest vm-vmsync-restart-vminsert- vminsert",
+                          "wait vm-vmsync-restart-vminsert- vminsert opsrequest",
+                          "create-opsrequest vm-vmsync-restart-vmselect- vmselect",
+                          "wait vm-vmsync-restart-vmselect- vmselect opsrequest",
+                      });
+  CHECK(c.steps[0].removed == std::vector<std::string>{"vm-vmstorage-2:8400"});
+}
+
+TEST_CASE("kubeblocks 0.9 --force-owned: the env ConfigMap is patched, then the pods deleted, as on 1.0") {
+  FixOptions o;
+  o.force_owned = true;
+  const auto c = only(make_plan(kubeblocks(check::KubeBlocksVersion::V09, 4, 3, 2), scope(), o));
+  REQUIRE(c.steps.size() == 10);
+  CHECK(c.steps[0].action == Action::PatchConfigMap);
+  CHECK(c.steps[0].body ==
+        json{{"metadata", {{"resourceVersion", "77"}}}, {"data", {{"VMSTORAGE_ADDR", kb_list(4, 8401)}}}});
+  for (const auto &st : c.steps)
+    CHECK(st.action != Action::CreateOpsRequest);
+}
+
+TEST_CASE("kubeblocks 0.9: vmsync's Restart OpsRequest still running for a stale ConfigMap is waited for") {
+  auto inv = kubeblocks(check::KubeBlocksVersion::V09, 4, 3, 2);
+  std::vector<json> ops = {
+      {{"apiVersion", "apps.kubeblocks.io/v1alpha1"},
+       {"metadata", {{"name", "vm-vmsync-restart-vmselect-x1"}, {"namespace", "mon"}}},
+       {"spec", {{"clusterName", "vm"}, {"type", "Restart"}, {"restart", {{{"componentName", "vmselect"}}}}}},
+       {"status", {{"phase", "Creating"}}}}};
+  const auto c = only(make_plan(inv, scope(), {}, ops));
+  CHECK(actions(c) == std::vector<std::string>{
+                          "wait vm-vmsync-restart-vmselect-x1 vmselect opsrequest",
+                          "create-opsrequest vm-vmsync-restart-vminsert- vminsert",
+                          "wait vm-vmsync-restart-vminsert- vminsert opsrequest",
+                      });
+  CHECK(c.steps[0].target ==
+        Target{"apps.kubeblocks.io/v1alpha1", "OpsRequest", "mon", "vm-vmsync-restart-vmselect-x1"});
+  // One that ended (Failed here) is history: a new one is made.
+  ops[0]["status"]["phase"] = "Failed";
+  CHECK(only(make_plan(inv, scope(), {}, ops)).steps[0].action == Action::CreateOpsRequest);
+}
+
 TEST_CASE("kubeblocks: an OpsRequest vmsync made that is still running is waited for, not made again") {
   auto inv = kubeblocks(check::KubeBlocksVersion::V10, 3, 3, 2);
   std::vector<json> ops = {{{"apiVersion", "operations.kubeblocks.io/v1alpha1"},

@@ -7,10 +7,13 @@
 //     ordinals beyond replicas), rolls pods whose template revision is
 //     outdated one at a time (waiting for each replacement to be Ready), and
 //     sets status (replicas, readyReplicas, updateRevision, ...);
-//   - the OpsRequest controller for type Restart: sets kubeblocks.io/restart
-//     on the component's InstanceSet pod template (which makes the stand-in
-//     roll the pods one at a time) and marks the OpsRequest Succeed once every
-//     pod runs the new revision and is Ready.
+//   - the OpsRequest controller for type Restart with the component
+//     controller's part of it (see reconcileOps): phases, kubeblocks.io/restart
+//     on the Cluster's component spec and on the InstanceSet pod template (so
+//     the pods roll one at a time), the component's vars (VMSTORAGE_ADDR)
+//     resolved again into its <cluster>-<component>-env ConfigMap from the
+//     vmstorage pod Services that exist, Succeed once every pod was created
+//     since the start and is Ready.
 //
 // It works with KubeBlocks 0.9 (workloads.kubeblocks.io/v1alpha1,
 // apps.kubeblocks.io/v1alpha1 OpsRequest) and 1.0 (workloads.kubeblocks.io/v1,
@@ -391,6 +394,75 @@ func (s *StandIn) podFor(its *unstructured.Unstructured, tmpl *corev1.PodTemplat
 }
 
 // ---- OpsRequest ----
+//
+// A Restart OpsRequest as KubeBlocks runs it (0.9 and 1.0 alike):
+//   - pkg/operations/ops_manager.go and ops_runtime.go: the phases Pending -> Creating (validated) ->
+//     Running (the handler's Action done, status.startTimestamp set) -> Succeed, or Failed / Cancelling ->
+//     Cancelled;
+//   - pkg/operations/restart.go: Action stamps kubeblocks.io/restart=<startTimestamp> on the Cluster's
+//     spec.componentSpecs[<component>].annotations (restartComponents, isRestarted); a pod counts as restarted
+//     when it was created at or after status.startTimestamp (podApplyCompOps); progress is "restarted/expected";
+//     before that, Action aborts an earlier unfinished Restart of one of the same components (Aborted:
+//     abortEarlierOpsRequestWithSameKind in pkg/operations/ops_util.go);
+//   - the component controller then reconciles the component: it resolves the component's vars again
+//     (controllers/apps/transformer_component_vars.go on 0.9, controllers/apps/component/
+//     transformer_component_vars.go on 1.0) into ConfigMap <cluster>-<component>-env, and the annotation
+//     reaches the InstanceSet's pod template, whose controller replaces the pods one at a time (played by
+//     reconcileITS above). For vminsert and vmselect the var that matters is VMSTORAGE_ADDR: a serviceVarRef to
+//     the vmstorage pod Services (podService: true in addons/victoria-metrics/templates/cmpd-vmstorage.yaml),
+//     whose names pkg/controller/component/vars.go (composeHostValueFromServices) lists sorted, here with the
+//     port of the role (vminsert 8400, vmselect 8401) as the addon composes them.
+//
+// This is why a Restart is KubeBlocks 0.9's repair after a vmstorage scale: 0.9 resolves a component's vars
+// only when that component reconciles, and a vmstorage scale reconciles vmstorage alone.
+
+// Test hooks, not KubeBlocks': annotations on the Cluster that make the Restart of the named component (comma
+// list) end Failed (with a Failed condition and progress detail, as a pod that does not come back makes
+// KubeBlocks fail it) or be cancelled (Cancelling, then Cancelled), so a test sees what vmsync reports.
+// AnnHoldRestarts (any value) leaves every Restart OpsRequest of the Cluster as it is, as AnnHold does for one.
+const (
+	AnnFailRestart   = "kcp.vmsync.io/fail-restart"
+	AnnCancelRestart = "kcp.vmsync.io/cancel-restart"
+	AnnHoldRestarts  = "kcp.vmsync.io/hold-restarts"
+)
+
+func clusterGVR(g gvrs) schema.GroupVersionResource {
+	v := "v1"
+	if g.its.Version == "v1alpha1" {
+		v = "v1alpha1" // KubeBlocks 0.9
+	}
+	return schema.GroupVersionResource{Group: "apps.kubeblocks.io", Version: v, Resource: "clusters"}
+}
+
+func hookNames(cluster *unstructured.Unstructured, key string, comps []string) []string {
+	v := cluster.GetAnnotations()[key]
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, n := range strings.Split(v, ",") {
+		for _, c := range comps {
+			if strings.TrimSpace(n) == c {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func setCondition(u *unstructured.Unstructured, typ, reason, msg string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	c := map[string]any{"type": typ, "status": "True", "reason": reason, "message": msg, "lastTransitionTime": now}
+	for i := range conds {
+		if m, ok := conds[i].(map[string]any); ok && m["type"] == typ {
+			conds[i] = c
+			_ = unstructured.SetNestedSlice(u.Object, conds, "status", "conditions")
+			return
+		}
+	}
+	_ = unstructured.SetNestedSlice(u.Object, append(conds, c), "status", "conditions")
+}
 
 func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Unstructured) error {
 	typ, _, _ := unstructured.NestedString(ops.Object, "spec", "type")
@@ -406,9 +478,9 @@ func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Un
 		return nil
 	}
 	ns := ops.GetNamespace()
-	cluster, _, _ := unstructured.NestedString(ops.Object, "spec", "clusterName")
-	if cluster == "" {
-		cluster, _, _ = unstructured.NestedString(ops.Object, "spec", "clusterRef")
+	clusterName, _, _ := unstructured.NestedString(ops.Object, "spec", "clusterName")
+	if clusterName == "" {
+		clusterName, _, _ = unstructured.NestedString(ops.Object, "spec", "clusterRef") // deprecated since 0.9
 	}
 	restarts, _, _ := unstructured.NestedSlice(ops.Object, "spec", "restart")
 	var comps []string
@@ -419,37 +491,95 @@ func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Un
 			}
 		}
 	}
-	now := metav1.Now().UTC().Format(time.RFC3339)
 	u := ops.DeepCopy()
-	if phase == "" || phase == "Pending" || phase == "Creating" {
-		// Start: stamp the restart annotation on each component's pod template.
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	update := func() error {
+		if apiequality.Semantic.DeepEqual(u.Object["status"], ops.Object["status"]) {
+			return nil
+		}
+		_, err := s.dyn.Resource(g.ops).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		return err
+	}
+	cluster, err := s.dyn.Resource(clusterGVR(g)).Namespace(ns).Get(ctx, clusterName, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return s.failOps(ctx, g, u, fmt.Sprintf("Cluster %s not found", clusterName))
+		}
+		return err
+	}
+	if cluster.GetAnnotations()[AnnHoldRestarts] != "" {
+		return nil
+	}
+
+	switch phase {
+	case "", "Pending":
+		// Validated (the components exist in the Cluster); the ops manager moves it to Creating.
 		for _, c := range comps {
-			itsName := cluster + "-" + c
-			patch := map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnRestart: now}}}}}
-			b, _ := json.Marshal(patch)
-			if _, err := s.dyn.Resource(g.its).Namespace(ns).Patch(ctx, itsName, types.MergePatchType, b, metav1.PatchOptions{}); err != nil {
-				return s.failOps(ctx, g, u, fmt.Sprintf("cannot restart component %s: %v", c, err))
+			if !hasComponent(cluster, c) {
+				return s.failOps(ctx, g, u, fmt.Sprintf("component %s not found in Cluster %s", c, clusterName))
 			}
+		}
+		_ = unstructured.SetNestedField(u.Object, "Creating", "status", "phase")
+		_ = unstructured.SetNestedField(u.Object, cluster.GetGeneration(), "status", "clusterGeneration")
+		setCondition(u, "Validated", "ValidateOpsRequestPassed", "OpsRequest: "+ops.GetName()+" is validated")
+		return update()
+	case "Creating":
+		// restartOpsHandler.Action: earlier Restarts of the same components are aborted, then the restart
+		// annotation goes on each component's spec in the Cluster.
+		if err := s.abortEarlierRestarts(ctx, g, ops, clusterName, comps); err != nil {
+			return err
+		}
+		_ = unstructured.SetNestedField(u.Object, now, "status", "startTimestamp")
+		if err := s.stampClusterRestart(ctx, g, cluster, comps, now); err != nil {
+			return err
 		}
 		compStatus := map[string]any{}
 		for _, c := range comps {
 			compStatus[c] = map[string]any{"phase": "Updating"}
 		}
-		_ = unstructured.SetNestedField(u.Object, "Running", "status", "phase")
-		_ = unstructured.SetNestedField(u.Object, now, "status", "startTimestamp")
-		_ = unstructured.SetNestedField(u.Object, fmt.Sprintf("0/%d", len(comps)), "status", "progress")
 		_ = unstructured.SetNestedField(u.Object, compStatus, "status", "components")
-		_, err := s.dyn.Resource(g.ops).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{})
-		return err
+		_ = unstructured.SetNestedField(u.Object, "Running", "status", "phase")
+		_ = unstructured.SetNestedField(u.Object, fmt.Sprintf("0/%d", len(comps)), "status", "progress")
+		setCondition(u, "Restarting", "RestartStarted", "Start to restart database in Cluster: "+clusterName)
+		return update()
+	case "Cancelling":
+		_ = unstructured.SetNestedField(u.Object, "Cancelled", "status", "phase")
+		_ = unstructured.SetNestedField(u.Object, now, "status", "cancelTimestamp")
+		_ = unstructured.SetNestedField(u.Object, now, "status", "completionTimestamp")
+		setCondition(u, "Cancelled", "CancelSucceed", "Cancel OpsRequest: "+ops.GetName()+" successfully")
+		return update()
 	}
-	// Running: done when every component's pods are all on the new revision
-	// and Ready.
+
+	// Running. The test hooks first.
+	if failed := hookNames(cluster, AnnFailRestart, comps); len(failed) > 0 {
+		c := failed[0]
+		pod := fmt.Sprintf("%s-%s-0", clusterName, c)
+		_ = unstructured.SetNestedField(u.Object, "Failed", "status", "components", c, "phase")
+		_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
+			"objectKey": "Pod/" + pod, "status": "Failed", "startTime": now, "endTime": now,
+			"message": fmt.Sprintf("Failed to restart pod %s: it did not become Ready (test hook %s)", pod, AnnFailRestart),
+		}}, "status", "components", c, "progressDetails")
+		return s.failOps(ctx, g, u, fmt.Sprintf("Failed to process OpsRequest: %s in cluster: %s, more detailed informations in status.components", ops.GetName(), clusterName))
+	}
+	if len(hookNames(cluster, AnnCancelRestart, comps)) > 0 {
+		_ = unstructured.SetNestedField(u.Object, "Cancelling", "status", "phase")
+		setCondition(u, "Cancelling", "Cancelling", "Start to cancel OpsRequest: "+ops.GetName())
+		return update()
+	}
+	start, _, _ := unstructured.NestedString(ops.Object, "status", "startTimestamp")
+	startT, _ := time.Parse(time.RFC3339, start)
+	// The component controller's part, for each restarted component: vars, then the pod template.
+	var expected, restarted int64
 	done := 0
 	for _, c := range comps {
-		itsName := cluster + "-" + c
-		its, err := s.dyn.Resource(g.its).Namespace(ns).Get(ctx, itsName, metav1.GetOptions{})
+		itsName := clusterName + "-" + c
+		if err := s.resolveVars(ctx, ns, clusterName, c); err != nil {
+			return err
+		}
+		patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnRestart: start}}}}})
+		its, err := s.dyn.Resource(g.its).Namespace(ns).Patch(ctx, itsName, types.MergePatchType, patch, metav1.PatchOptions{})
 		if err != nil {
-			return s.failOps(ctx, g, u, fmt.Sprintf("component %s: %v", c, err))
+			return s.failOps(ctx, g, u, fmt.Sprintf("cannot restart component %s: %v", c, err))
 		}
 		tmplMap, _, _ := unstructured.NestedMap(its.Object, "spec", "template")
 		rev := Revision(itsName, tmplMap)
@@ -462,36 +592,178 @@ func (s *StandIn) reconcileOps(ctx context.Context, g gvrs, ops *unstructured.Un
 			return err
 		}
 		n := int64(0)
+		var details []any
 		for i := range pl.Items {
 			p := &pl.Items[i]
-			if p.Labels[LabelRevision] == rev && podReady(p) {
+			// podApplyCompOps: created at or after the start (and, since startTimestamp has whole seconds, on the
+			// restarted template), and Ready.
+			ok := !p.CreationTimestamp.Time.Before(startT) && p.Labels[LabelRevision] == rev && podReady(p)
+			st := "Processing"
+			if ok {
 				n++
+				st = "Succeed"
 			}
+			details = append(details, map[string]any{"objectKey": "Pod/" + p.Name, "status": st})
 		}
-		if n == replicas {
+		expected += replicas
+		restarted += min(n, replicas)
+		_ = unstructured.SetNestedSlice(u.Object, details, "status", "components", c, "progressDetails")
+		if n >= replicas {
 			done++
 			_ = unstructured.SetNestedField(u.Object, "Running", "status", "components", c, "phase")
 		}
 	}
-	_ = unstructured.SetNestedField(u.Object, fmt.Sprintf("%d/%d", done, len(comps)), "status", "progress")
+	_ = unstructured.SetNestedField(u.Object, fmt.Sprintf("%d/%d", restarted, expected), "status", "progress")
 	if done == len(comps) {
 		_ = unstructured.SetNestedField(u.Object, "Succeed", "status", "phase")
 		_ = unstructured.SetNestedField(u.Object, now, "status", "completionTimestamp")
+		setCondition(u, "Succeed", "OpsRequestProcessedSuccessfully", "Successfully processed the OpsRequest: "+ops.GetName()+" in Cluster: "+clusterName)
 	}
-	if apiequality.Semantic.DeepEqual(u.Object["status"], ops.Object["status"]) {
+	return update()
+}
+
+func hasComponent(cluster *unstructured.Unstructured, comp string) bool {
+	specs, _, _ := unstructured.NestedSlice(cluster.Object, "spec", "componentSpecs")
+	for _, cs := range specs {
+		if m, ok := cs.(map[string]any); ok && m["name"] == comp {
+			return true
+		}
+	}
+	return false
+}
+
+// stampClusterRestart is restart.go's restartComponents: kubeblocks.io/restart on the components' specs.
+func (s *StandIn) stampClusterRestart(ctx context.Context, g gvrs, cluster *unstructured.Unstructured, comps []string, at string) error {
+	c := cluster.DeepCopy()
+	specs, _, _ := unstructured.NestedSlice(c.Object, "spec", "componentSpecs")
+	for i := range specs {
+		m, ok := specs[i].(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, name := range comps {
+			if m["name"] != name {
+				continue
+			}
+			ann, _ := m["annotations"].(map[string]any)
+			if ann == nil {
+				ann = map[string]any{}
+			}
+			ann[AnnRestart] = at
+			m["annotations"] = ann
+		}
+	}
+	_ = unstructured.SetNestedSlice(c.Object, specs, "spec", "componentSpecs")
+	_, err := s.dyn.Resource(clusterGVR(g)).Namespace(c.GetNamespace()).Update(ctx, c, metav1.UpdateOptions{})
+	return err
+}
+
+// resolveVars plays the component controller's var resolution for vminsert and vmselect: VMSTORAGE_ADDR (and
+// VMSTORAGE_ENDPOINT, the names alone) from the vmstorage pod Services that exist now, into <cluster>-<comp>-env.
+func (s *StandIn) resolveVars(ctx context.Context, ns, cluster, comp string) error {
+	if comp != "vminsert" && comp != "vmselect" {
 		return nil
 	}
-	_, err := s.dyn.Resource(g.ops).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{})
-	return err
+	svcs, err := s.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelAppInstance + "=" + cluster + "," + LabelComponentName + "=vmstorage"})
+	if err != nil {
+		return err
+	}
+	var addrs, names []string
+	for _, svc := range svcs.Items {
+		if svc.Spec.Selector[LabelPodName] == "" { // not a pod Service (the headless one)
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.Name == comp { // the vmstorage port named after the role: vminsert 8400, vmselect 8401
+				addrs = append(addrs, fmt.Sprintf("%s:%d", svc.Name, p.Port))
+				names = append(names, svc.Name)
+			}
+		}
+	}
+	sort.Strings(addrs)
+	sort.Strings(names)
+	cmName := cluster + "-" + comp + "-env"
+	cm, err := s.cs.CoreV1().ConfigMaps(ns).Get(ctx, cmName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	want := map[string]string{"VMSTORAGE_ADDR": strings.Join(addrs, ","), "VMSTORAGE_ENDPOINT": strings.Join(names, ",")}
+	changed := false
+	for k, v := range want {
+		if cm.Data[k] != v {
+			if cm.Data == nil {
+				cm.Data = map[string]string{}
+			}
+			cm.Data[k] = v
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if _, err := s.cs.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	klog.InfoS("kcp KubeBlocks stand-in: resolved vars", "configmap", ns+"/"+cmName, "VMSTORAGE_ADDR", want["VMSTORAGE_ADDR"])
+	return nil
 }
 
 func (s *StandIn) failOps(ctx context.Context, g gvrs, u *unstructured.Unstructured, msg string) error {
 	_ = unstructured.SetNestedField(u.Object, "Failed", "status", "phase")
 	_ = unstructured.SetNestedField(u.Object, metav1.Now().UTC().Format(time.RFC3339), "status", "completionTimestamp")
-	_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{
-		"type": "Failed", "status": "True", "reason": "OpsRequestFailed", "message": msg,
-		"lastTransitionTime": metav1.Now().UTC().Format(time.RFC3339),
-	}}, "status", "conditions")
+	setCondition(u, "Failed", "OpsRequestFailed", msg)
 	_, err := s.dyn.Resource(g.ops).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{})
 	return err
+}
+
+// abortEarlierRestarts is abortEarlierOpsRequestWithSameKind (pkg/operations/ops_util.go) for Restart: a Restart
+// of the same Cluster made before `ops` and not yet finished, that restarts one of the same components, ends
+// Aborted, with upstream's condition and its message (which names the earlier OpsRequest, as upstream's does).
+func (s *StandIn) abortEarlierRestarts(ctx context.Context, g gvrs, ops *unstructured.Unstructured, cluster string, comps []string) error {
+	list, err := s.dyn.Resource(g.ops).Namespace(ops.GetNamespace()).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.GetName() == ops.GetName() {
+			continue
+		}
+		ct, ot := o.GetCreationTimestamp(), ops.GetCreationTimestamp()
+		if ot.Before(&ct) || (ct.Equal(&ot) && o.GetName() > ops.GetName()) {
+			continue // not earlier
+		}
+		typ, _, _ := unstructured.NestedString(o.Object, "spec", "type")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "clusterName")
+		if name == "" {
+			name, _, _ = unstructured.NestedString(o.Object, "spec", "clusterRef")
+		}
+		phase, _, _ := unstructured.NestedString(o.Object, "status", "phase")
+		if typ != "Restart" || name != cluster || phase == "Succeed" || phase == "Failed" || phase == "Cancelled" || phase == "Aborted" {
+			continue
+		}
+		restarts, _, _ := unstructured.NestedSlice(o.Object, "spec", "restart")
+		shared := false
+		for _, r := range restarts {
+			if m, ok := r.(map[string]any); ok {
+				for _, c := range comps {
+					if m["componentName"] == c {
+						shared = true
+					}
+				}
+			}
+		}
+		if !shared {
+			continue
+		}
+		a := o.DeepCopy()
+		_ = unstructured.SetNestedField(a.Object, "Aborted", "status", "phase")
+		_ = unstructured.SetNestedField(a.Object, metav1.Now().UTC().Format(time.RFC3339), "status", "completionTimestamp")
+		setCondition(a, "Aborted", "Aborted", fmt.Sprintf(`Aborted as a result of the latest opsRequest "%s" being overridden`, o.GetName()))
+		if _, err := s.dyn.Resource(g.ops).Namespace(a.GetNamespace()).UpdateStatus(ctx, a, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		klog.InfoS("kcp KubeBlocks stand-in: aborted an earlier Restart", "opsrequest", a.GetNamespace()+"/"+a.GetName(), "by", ops.GetName())
+	}
+	return nil
 }
