@@ -16,7 +16,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-cache=${VMSYNC_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmsync-image}
+cache=${VMSYNC_IMAGE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vmsync-image}
 mirror=${VMSYNC_IMAGE_MIRROR:-http://deb.debian.org/debian}
 security=${VMSYNC_IMAGE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 say() { echo "image: $*" >&2; }
@@ -46,9 +46,9 @@ base_key=$(printf '%s\n' "${mm[@]}" "$mirror" "$security" "$(mmdebstrap --versio
 base_tar=$cache/base-$base_key.tar
 if [ ! -s "$base_tar" ] || [ -n "${VMSYNC_IMAGE_REFRESH:-}" ]; then
   say "building the runtime base ($packages) with mmdebstrap"
-  SOURCE_DATE_EPOCH=0 "${mm[@]}" bookworm "$base_tar.tmp" \
+  SOURCE_DATE_EPOCH=0 "${mm[@]}" bookworm "$base_tar.$$.tmp" \
     "deb $mirror bookworm main" "deb $mirror bookworm-updates main" "deb $security bookworm-security main" </dev/null
-  mv "$base_tar.tmp" "$base_tar"
+  mv "$base_tar.$$.tmp" "$base_tar" # a concurrent build of the same base writes its own temporary file
   rm -f "$cache"/image-*.tar
 fi
 
@@ -74,9 +74,8 @@ if [ ! -s "$archive" ]; then
     --build-context build="$stage" --build-context runtime-base="container-image://$base_image" \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" \
     -f "$root/Containerfile" -t "$image" "$root" >/dev/null
-  rm -f "$archive.tmp"
-  skopeo copy --quiet "containers-storage:[vfs@$cache/storage+$cache/run]$image" "oci-archive:$archive.tmp:$image"
-  mv "$archive.tmp" "$archive"
+  skopeo copy --quiet "containers-storage:[vfs@$cache/storage+$cache/run]$image" "oci-archive:$archive.$$.tmp:$image"
+  mv "$archive.$$.tmp" "$archive"
   "${B[@]}" rmi "$image" >/dev/null 2>&1 || true
 else
   say "$image is cached ($archive)"
