@@ -38,3 +38,12 @@ else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libyaml-cpp0.7, libfmt9, libsimdjson14, libmimalloc2.0, libssl3, libstdc++6, libc6")
 endif()
 include(CPack)
+
+# The container image from the Containerfile, built without a registry (mmdebstrap, buildah; cached):
+# cmake --build BUILD --target image writes BUILD/image/vmsync-image.tar (scripts/image.sh says how).
+add_custom_target(image
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/image.sh ${CMAKE_BINARY_DIR}
+  DEPENDS vmsync
+  COMMENT "Building the container image (scripts/image.sh)"
+  USES_TERMINAL
+  VERBATIM)

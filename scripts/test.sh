@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Every test, from a fresh Debian machine (as root, as CI runs it). The stages:
 #   build        vmsync as shipped (gcc, RelWithDebInfo, warnings as errors, build/);
-#   unit         ctest in build/: the unit cases, the man page, the completions in real shells, the install;
+#   unit         ctest in build/: the unit cases, the man page, the completions in real shells, the install, the
+#                krew manifest;
+#   image        the container image from the Containerfile, built without a registry (scripts/image.sh: mmdebstrap,
+#                buildah; cached under $XDG_CACHE_HOME/vmsync-image) and tested (test/image): config, size budget,
+#                vmsync run in it on a read-only root;
 #   tidy         clang-tidy with the repository's .clang-tidy over src/, which must report nothing
 #                (scripts/tidy.py; it skips files whose preprocessed text is unchanged since they were last clean);
 #   kcp          the local control plane (test/cluster/bin/kcp) built from k8s.io/kubernetes;
@@ -19,7 +23,7 @@
 #                (build-asan/); a crash, hang or leak fails it.
 # They run in four lanes at once, so the CPU-bound builds overlap each other and the wait-bound tests against the
 # control plane overlap clang-tidy and the fuzzers (2 cores):
-#   build -> unit -> smoke -> bench       kcp -> cluster       asan-build -> asan-unit -> integration
+#   build -> unit -> image -> smoke -> bench       kcp -> cluster       asan-build -> asan-unit -> integration
 #   tidy -> fuzz (after asan-build)
 # The builds that the integration stage waits for (kcp, asan-build) run at normal priority, the rest niced.
 # Each stage writes its output to a log that is printed whole when the stage ends (build/test-logs/); the table of
@@ -30,11 +34,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-all_stages="build unit tidy kcp cluster asan-build asan-unit integration smoke bench fuzz"
-declare -A needs=([unit]=build [smoke]="build kcp" [bench]="build kcp" [cluster]=kcp [asan-unit]=asan-build
+all_stages="build unit image tidy kcp cluster asan-build asan-unit integration smoke bench fuzz"
+declare -A needs=([unit]=build [image]=build [smoke]="build kcp" [bench]="build kcp" [cluster]=kcp [asan-unit]=asan-build
   [integration]="asan-build kcp" [fuzz]=asan-build)
 # The integration test files (each passed on the development machine before it was listed here).
-VMSYNC_INTEGRATION_TESTS=${VMSYNC_INTEGRATION_TESTS:-"test_check.py test_access.py test_fix.py test_deploy.py test_ship_completion.py test_ship_pushgateway.py test_ship_reports.py test_faults.py test_faults_bad_input.py test_faults_fix.py test_secrets.py"}
+VMSYNC_INTEGRATION_TESTS=${VMSYNC_INTEGRATION_TESTS:-"test_check.py test_access.py test_fix.py test_deploy.py test_ship_completion.py test_ship_kubectl_plugin.py test_ship_pushgateway.py test_ship_reports.py test_faults.py test_faults_bad_input.py test_faults_fix.py test_secrets.py"}
 # What the shipped binary runs besides the unit tests and the benchmark: every layout checked and fixed end to end.
 VMSYNC_SMOKE_TESTS=${VMSYNC_SMOKE_TESTS:-"test_check.py::test_layout_in_sync_then_scale_up_then_down test_fix.py::test_fix_heals"}
 
@@ -90,6 +94,9 @@ asan_env() {
 }
 do_build() { nice -n 5 bash scripts/build.sh; }
 do_unit() { (cd build && ctest --output-on-failure -j2); }
+do_image() {
+  (cd test/image && VMSYNC_BUILD_DIR="$root/build" nice -n 5 python3 -m pytest -q -p no:cacheprovider test_image.py)
+}
 do_tidy() { nice -n 10 python3 scripts/tidy.py; }
 do_kcp() { test/cluster/build.sh; }
 do_cluster() { bash test/cluster/test.sh; }
@@ -130,11 +137,12 @@ summary() {
 
 # --- the run ----------------------------------------------------------------------------------------------------
 say "dependencies"
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh $(has image && echo image || true)
 trap summary EXIT
 
 pids=()
-(maybe build do_build && after build && maybe unit do_unit && after kcp && maybe smoke do_smoke && maybe bench do_bench) &
+(maybe build do_build && after build && maybe unit do_unit && maybe image do_image && after kcp && maybe smoke do_smoke &&
+  maybe bench do_bench) &
 pids+=($!)
 (maybe kcp do_kcp && maybe cluster do_cluster) &
 pids+=($!)

@@ -1,5 +1,6 @@
 #include "app.hpp"
 #include "cli_tree.hpp"
+#include "program_name.hpp"
 
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
@@ -12,7 +13,15 @@
 
 namespace vmsync::cli {
 
-void log_stderr(const std::string &line) { fmt::print(stderr, "{}\n", line); }
+// Lines start "vmsync: ..." where they are written; run as kubectl-vmsync they read "kubectl vmsync: ...".
+void log_stderr(const std::string &line) {
+  constexpr std::string_view prefix = "vmsync: ";
+  if (line.starts_with(prefix) && program_name() != "vmsync") {
+    fmt::print(stderr, "{}: {}\n", program_name(), std::string_view(line).substr(prefix.size()));
+    return;
+  }
+  fmt::print(stderr, "{}\n", line);
+}
 
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
 
@@ -85,8 +94,9 @@ void add_global_flags(CLI::App &app, GlobalOptions &g) {
 }
 
 int run(int argc, char **argv) {
-  CLI::App app{"vmsync finds and repairs stale vmstorage lists in VictoriaMetrics clusters on Kubernetes.",
-               "vmsync"};
+  set_program_name(argc > 0 ? argv[0] : "vmsync");
+  const std::string &name = program_name();
+  CLI::App app{"vmsync finds and repairs stale vmstorage lists in VictoriaMetrics clusters on Kubernetes.", name};
   app.require_subcommand(1);
   app.formatter(std::make_shared<HelpFormatter>()); // before the subcommands: they copy it
   app.fallthrough(); // global flags also after the subcommand, as kubectl takes them
@@ -112,15 +122,15 @@ int run(int argc, char **argv) {
   } catch (const CLI::CallForVersion &e) {
     return app.exit(e);
   } catch (const CLI::ParseError &e) {
-    fmt::print(stderr, "vmsync: error: {}\nRun 'vmsync --help' for usage.\n", e.what());
+    fmt::print(stderr, "{0}: error: {1}\nRun '{0} --help' for usage.\n", name, e.what());
     return to_int(ExitCode::Error);
   }
   try {
     return action ? action() : to_int(ExitCode::Error);
   } catch (const Error &e) {
-    fmt::print(stderr, "vmsync: error: {}\n", e.what());
+    fmt::print(stderr, "{}: error: {}\n", name, e.what());
   } catch (const std::exception &e) {
-    fmt::print(stderr, "vmsync: error: internal: {}\n", e.what());
+    fmt::print(stderr, "{}: error: internal: {}\n", name, e.what());
   }
   return to_int(ExitCode::Error);
 }

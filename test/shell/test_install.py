@@ -18,6 +18,8 @@ ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/nonexistent", "LANG": 
 
 INSTALLED = {
     "bin/vmsync",
+    "bin/kubectl-vmsync",  # a symbolic link to vmsync: the kubectl plugin
+    "bin/kubectl_complete-vmsync",  # kubectl's plugin completion
     "share/man/man1/vmsync.1",
     "share/bash-completion/completions/vmsync",
     "share/zsh/vendor-completions/_vmsync",
@@ -70,8 +72,11 @@ def test_cmake_install_places_every_file(tmp):
             found.add(os.path.relpath(os.path.join(dirpath, f), prefix))
     assert found == INSTALLED
     assert os.access(os.path.join(prefix, "bin", "vmsync"), os.X_OK)
-    for f in INSTALLED - {"bin/vmsync"}:
-        src = {"share/man/man1/vmsync.1": "man/vmsync.1",
+    assert os.readlink(os.path.join(prefix, "bin", "kubectl-vmsync")) == "vmsync"
+    assert os.access(os.path.join(prefix, "bin", "kubectl_complete-vmsync"), os.X_OK)
+    for f in INSTALLED - {"bin/vmsync", "bin/kubectl-vmsync"}:
+        src = {"bin/kubectl_complete-vmsync": "completions/kubectl_complete-vmsync",
+               "share/man/man1/vmsync.1": "man/vmsync.1",
                "share/bash-completion/completions/vmsync": "completions/vmsync.bash",
                "share/zsh/vendor-completions/_vmsync": "completions/_vmsync",
                "share/fish/vendor_completions.d/vmsync.fish": "completions/vmsync.fish"}[f]
@@ -91,9 +96,12 @@ def test_deb_metadata(deb):
         assert "libmimalloc2.0" in depends, fields["Depends"]
     else:
         assert cache_flag("VMSYNC_SANITIZE") or not cache_flag("VMSYNC_MIMALLOC"), "no mimalloc in a default build"
-    files = {line.split()[-1].lstrip(".") for line in run("dpkg-deb", "--contents", deb).splitlines()
-             if not line.startswith("d")}
+    contents = [line for line in run("dpkg-deb", "--contents", deb).splitlines() if not line.startswith("d")]
+    files = {line.split(" -> ")[0].split()[-1].lstrip(".") for line in contents}
     assert {"/usr/" + f for f in INSTALLED} == files
+    links = {line.split(" -> ")[0].split()[-1].lstrip("."): line.split(" -> ")[1] for line in contents
+             if line.startswith("l")}
+    assert links == {"/usr/bin/kubectl-vmsync": "vmsync"}
 
 
 INSTALL_AND_CHECK = r"""
