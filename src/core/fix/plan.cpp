@@ -317,6 +317,7 @@ std::map<std::string, std::string> unified_spellings(const std::vector<Work> &wo
     const std::string *best = nullptr;
     for (const auto &[s, n] : used)
       if (best == nullptr || n > used[*best] || (n == used[*best] && expected(s) && !expected(*best))) best = &s;
+    if (best == nullptr) continue; // a split has spellings; nothing to choose otherwise
     std::vector<std::string> moved;
     for (const auto &w : split.workloads)
       if (w.spellings != std::vector<std::string>{*best})
