@@ -250,3 +250,28 @@ def test_sigterm_between_steps(cp, proxy, drifted, after_steps):
             last = reported[-1]
             assert f"{HELM}-{role}" in last, f"{role}: reported patch not applied and not the last step\n{stderr}"
     assert_heals(cp, proxy, ns)
+
+
+def test_fix_reads_back_a_lost_opsrequest_creation_and_does_not_restart_twice(cp, proxy):
+    """KubeBlocks 1.0 with --restart=opsrequest: the answer to the POST that creates vmselect's Restart is cut off.
+    fix lists the OpsRequests, finds the one it made (its generateName and the plan's hash, created since it was
+    sent), waits for that one and goes on: one Restart per component, never two, and the cluster heals."""
+    proxy.rules()
+    ns = cp.new_namespace("ffxo")
+    cp.deploy("kubeblocks-1.0", ns, "vm", storage=2, insert=1, select=1)
+    cp.drift("kubeblocks-1.0", ns, "vm", 3)
+    proxy.rules({"fault": "truncate", "method": "POST", "path": "/opsrequests$", "times": 1, "bytes": 20})
+    r = fix(proxy, ns, "--restart=opsrequest", "-o", "json")
+    assert r.rc == 0, r
+    assert proxy.fired("truncate"), proxy.log()
+    (said,) = [l for l in r.err.splitlines() if "was lost" in l]
+    assert re.search(r"read back, OpsRequest \S+/vm-vmsync-restart-vmselect- shows it was applied: going on$",
+                     said), said
+    ops = cp.get("opsrequests.operations.kubeblocks.io", "-n", ns)["items"]
+    assert sorted(o["metadata"]["labels"]["apps.kubeblocks.io/component-name"] for o in ops) == ["vminsert",
+                                                                                                 "vmselect"], ops
+    assert all(o["status"]["phase"] == "Succeed" for o in ops), [o["status"] for o in ops]
+    (cluster,) = json.loads(r.out)["clusters"]
+    lost = [s for s in cluster["applied"] if "answer was lost" in s.get("detail", "")]
+    assert len(lost) == 1 and lost[0]["detail"].startswith("created vm-vmsync-restart-vmselect-"), cluster["applied"]
+    assert proxy.vmsync("check", "-n", ns).rc == 0
