@@ -6,7 +6,7 @@ pkgs=(
   libcli11-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev libsimdjson-dev libmimalloc-dev libfmt-dev doctest-dev libyaml-cpp-dev
   clang clang-tidy libclang-rt-14-dev
   mandoc man-db bash-completion zsh fish
-  prometheus-pushgateway jq hyperfine curl time
+  prometheus-pushgateway victoria-metrics jq hyperfine curl time
   python3 python3-pytest python3-yaml python3-jsonschema python3-pexpect dpkg-dev
   golang-go
 )
