@@ -55,7 +55,7 @@ std::shared_ptr<const FieldTree> pod_fields() {
                                                                      T::everything("uid")})}),
        pod_spec_fields(),
        T::only("status",
-               {T::everything("phase"),
+               {T::everything("phase"), T::everything("podIP"),
                 T::only("conditions", {T::everything("type"), T::everything("status")}).where("type", "Ready"),
                 T::only("containerStatuses",
                         {T::everything("name"),

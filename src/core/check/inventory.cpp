@@ -118,6 +118,7 @@ Pod::Pod(const nlohmann::json &pod, PodInterner *shared) {
 
   const auto &status = at_path(pod, {"status"});
   phase = str_at(status, {"phase"});
+  pod_ip = str_at(status, {"podIP"});
   if (const auto &conds = at_path(status, {"conditions"}); conds.is_array())
     for (const auto &c : conds)
       if (str_at(c, {"type"}) == "Ready") {
@@ -304,6 +305,7 @@ void Inventory::release_namespace(const std::string &ns) {
     free_storage(pod.uid);
     free_storage(pod.creation_timestamp);
     free_storage(pod.phase);
+    free_storage(pod.pod_ip);
     free_storage(pod.owners);
     free_storage(pod.labels);
     free_storage(pod.annotations);

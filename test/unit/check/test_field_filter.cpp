@@ -73,6 +73,7 @@ const json kExpected = json::parse(R"([{
     },
     "status": {
       "phase": "Running",
+      "podIP": "10.0.0.1",
       "conditions": [{"type": "Ready", "status": "True"}],
       "containerStatuses": [{"name": "vminsert", "state": {"running": {"startedAt": "2025-01-01T00:00:01Z"}}}]
     }

@@ -561,7 +561,7 @@ func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod) (*podRT, error) {
 			klog.ErrorS(err, "kcp kubelet stand-in: cannot listen", "pod", rt.key, "container", c.name)
 			continue
 		}
-		srv := &http.Server{Handler: containerHandler(c), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: k.containerHandler(pod.Namespace, rt.started.Time, c), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(l) }()
 		rt.servers = append(rt.servers, srv)
 	}
@@ -588,13 +588,51 @@ func storageNodeProblem(r vmflags.Result) string {
 	return ""
 }
 
-func containerHandler(c *containerRT) http.Handler {
+// reachable tells whether a storage node address reaches a pod that exists
+// and is not terminating, the way a dial from a consumer in namespace ns would:
+// the address's first DNS label is the pod (or its per-pod Service, named like
+// it), the third, when given (<pod>.<svc>.<ns>...), its namespace.
+func (k *Kubelet) reachable(ns, addr string) bool {
+	host := addr
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		host = addr[:i]
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(labels) >= 3 {
+		ns = labels[2]
+	}
+	p, err := k.pods.Pods(ns).Get(labels[0])
+	return err == nil && p.DeletionTimestamp == nil && p.Status.PodIP != ""
+}
+
+// checkAuthKey mirrors lib/httpserver CheckAuthFlag in
+// github.com/VictoriaMetrics/VictoriaMetrics: with -<flag> set, the page needs
+// ?authKey= with its value, else 401.
+func checkAuthKey(w http.ResponseWriter, r *http.Request, c *containerRT, flag string) bool {
+	key, set := c.flags.Values[flag]
+	if !c.flags.Set[flag] || !set || key == "" || r.FormValue("authKey") == key {
+		return true
+	}
+	http.Error(w, fmt.Sprintf("The provided authKey doesn't match -%s", flag), http.StatusUnauthorized)
+	return false
+}
+
+func (k *Kubelet) containerHandler(ns string, start time.Time, c *containerRT) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !checkAuthKey(w, r, c, "metricsAuthKey") {
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		vmflags.WriteMetrics(w, c.role, VMVersion, c.flags)
+		vmflags.WriteMetrics(w, c.role, VMVersion, c.flags, vmflags.Runtime{
+			Start:     start,
+			Reachable: func(addr string) bool { return k.reachable(ns, addr) },
+		})
 	})
 	mux.HandleFunc("/flags", func(w http.ResponseWriter, r *http.Request) {
+		if !checkAuthKey(w, r, c, "flagsAuthKey") {
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		vmflags.WriteFlags(w, c.flags)
 	})

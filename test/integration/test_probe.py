@@ -1,0 +1,155 @@
+"""check --probe (issue 17): what each vminsert/vmselect pod really runs with, read from its own /flags and
+/metrics, through the built binary against the real control plane. The kubelet stand-in serves VictoriaMetrics'
+pages per container (test/cluster/internal/vmflags); the API server's pod proxy runs behind the real
+authentication and RBAC (test/cluster/internal/cp/podproxy.go)."""
+import json
+import os
+import time
+
+import pytest
+
+from conftest import assert_valid_report
+from test_access import server_of, write_kubeconfig
+
+
+def pods_of(report, role=None):
+    out = {}
+    for c in report["clusters"]:
+        for cons in c["consumers"]:
+            if role and cons["role"] != role:
+                continue
+            for p in cons["pods"]:
+                out[p["name"]] = p
+    return out
+
+
+@pytest.fixture(scope="module")
+def kb_drift(cp):
+    """KubeBlocks 1.0 after a vmstorage scale 3 -> 4: the env ConfigMaps are re-rendered, the pods keep running
+    with the old list (what KubeBlocks does)."""
+    ns = cp.new_namespace("probe")
+    cp.deploy("kubeblocks-1.0", ns, "vm", storage=3, insert=2, select=1)
+    cp.drift("kubeblocks-1.0", ns, "vm", 4, extra=("--update-configmap",))
+    cp.wait_ready(ns, "apps.kubeblocks.io/component-name=vmstorage", 4)
+    return ns
+
+
+def test_without_probe_the_missing_nodes_are_unknown_and_no_page_is_read(cp, kb_drift):
+    r = cp.vmsync("-vvvvvv", "check", "-n", kb_drift, "-o", "json")
+    assert r.rc == 1, r
+    pods = pods_of(r.report())
+    assert {p["status"] for p in pods.values()} == {"Stale"}
+    assert all(p["running"] is None and p["missing"] == [] for p in pods.values())
+    assert all("observed" not in p for p in pods.values())
+    assert "/proxy/" not in r.err  # no extra request without --probe
+
+
+@pytest.mark.parametrize("mode", ["proxy", "direct"])
+def test_probe_names_the_nodes_a_stale_kubeblocks_pod_lacks(cp, kb_drift, mode):
+    before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    r = cp.vmsync("-vvvvvv", "check", "-n", kb_drift, f"--probe={mode}", "-o", "json")
+    assert r.rc == 1, r
+    rep = r.report()
+    inserts, selects = pods_of(rep, "vminsert"), pods_of(rep, "vmselect")
+    assert sorted(inserts) == ["vm-vminsert-0", "vm-vminsert-1"] and sorted(selects) == ["vm-vmselect-0"]
+    old = [f"vm-vmstorage-{i}:84" for i in range(3)]
+    for role, pods, port in (("vminsert", inserts, "8400"), ("vmselect", selects, "8401")):
+        for name, p in pods.items():
+            assert p["status"] == "Stale", p
+            assert p["running"] == [a + port[2:] for a in old], p
+            assert p["missing"] == [f"vm-vmstorage-3:{port}"], p
+            assert p["unexpected"] == [] and p["unreachable"] == [], p
+            o = p["observed"]
+            assert o["via"] == mode and o["source"] == "/flags" and o["running"] == p["running"]
+            assert o["at"] >= before and o["startedAt"] is not None and o["startedAt"] <= o["at"]
+            assert o["version"] == f"{role}-v1.110.0-cluster"
+            assert o["nodes"] == [{"addr": a, "reachable": True} for a in p["running"]]
+            assert p["evidence"][0] == f"read from the pod's /flags at {o['at']} (via {mode})", p["evidence"]
+            # observation and inference, both said
+            assert "its spec could only tell that the process started before its list last changed" in p["evidence"]
+            assert any(e.startswith("spec: container ") and "before configmap" in e for e in p["evidence"])
+    proxied = [line for line in r.err.splitlines() if "/proxy/" in line]
+    if mode == "proxy":
+        # two pages per pod, through the API server
+        assert len(proxied) == 6, r.err
+        assert any(f"/api/v1/namespaces/{kb_drift}/pods/vm-vminsert-0:8480/proxy/flags 200" in l for l in proxied)
+        assert any(f"/pods/vm-vmselect-0:8481/proxy/metrics 200" in l for l in proxied)
+    else:
+        assert proxied == [], r.err
+    assert "warning" not in r.err
+
+
+def test_probe_table_shows_the_missing_node(cp, kb_drift):
+    r = cp.vmsync("check", "-n", kb_drift, "--probe=proxy")
+    assert r.rc == 1, r
+    rows = [l.split() for l in r.out.splitlines() if l.strip().startswith(("vminsert", "vmselect"))]
+    assert rows == [["vminsert", "vm-vminsert-0", "Stale", "vm-vmstorage-3:8400", "-"],
+                    ["vminsert", "vm-vminsert-1", "Stale", "vm-vmstorage-3:8400", "-"],
+                    ["vmselect", "vm-vmselect-0", "Stale", "vm-vmstorage-3:8401", "-"]], r.out
+
+
+def test_a_node_whose_pod_is_gone_is_unreachable(cp):
+    """Scale 3 -> 2 without restarting consumers: they still list vm-vmstorage-2, whose pod is gone, and their
+    /metrics say they cannot reach it."""
+    ns = cp.new_namespace("probe")
+    cp.deploy("kubeblocks-1.0", ns, "vm", storage=3, insert=1, select=1)
+    cp.drift("kubeblocks-1.0", ns, "vm", 2, extra=("--update-configmap",))
+    deadline = time.time() + 60
+    while time.time() < deadline and len(cp.get("-n", ns, "pods", "-l",
+                                                 "apps.kubeblocks.io/component-name=vmstorage")["items"]) != 2:
+        time.sleep(0.3)
+    r = cp.vmsync("check", "-n", ns, "--probe=proxy", "-o", "json")
+    assert r.rc == 1, r
+    for name, p in pods_of(r.report()).items():
+        port = "8400" if "vminsert" in name else "8401"
+        assert p["status"] == "Stale" and p["unexpected"] == [f"vm-vmstorage-2:{port}"], p
+        assert p["unreachable"] == [f"vm-vmstorage-2:{port}"], p
+        assert {n["addr"]: n["reachable"] for n in p["observed"]["nodes"]} == {
+            f"vm-vmstorage-0:{port}": True, f"vm-vmstorage-1:{port}": True, f"vm-vmstorage-2:{port}": False}
+        assert f"cannot reach vm-vmstorage-2:{port} (its /metrics)" in p["evidence"], p
+    t = cp.vmsync("check", "-n", ns, "--probe=proxy")
+    assert "vm-vmstorage-2:8400 [unreachable: vm-vmstorage-2:8400]" in t.out, t.out
+
+
+def limited_kubeconfig(cp, ns, tmp_path, probe_role):
+    """A service account with deploy/namespaced's check role, and the probe role when asked."""
+    sa = "checker" + ("-probe" if probe_role else "")
+    cp.kubectl("-n", ns, "create", "serviceaccount", sa)
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "namespaced")
+    for f, kind in (("role-check.yaml", "vmsync-check"), ("probe/role-probe.yaml", "vmsync-probe")):
+        cp.kubectl("-n", ns, "apply", "-f", os.path.join(root, f))
+    cp.kubectl("-n", ns, "create", "rolebinding", f"{sa}-check", "--role=vmsync-check", f"--serviceaccount={ns}:{sa}")
+    if probe_role:
+        cp.kubectl("-n", ns, "create", "rolebinding", f"{sa}-probe", "--role=vmsync-probe",
+                   f"--serviceaccount={ns}:{sa}")
+    token = cp.kubectl("-n", ns, "create", "token", sa).strip()
+    return str(write_kubeconfig(tmp_path / f"kc-{sa}", server_of(cp), {"token": token}, ca=cp.ca, namespace=ns))
+
+
+def test_forbidden_probe_warns_once_and_keeps_the_inferred_verdicts(cp, kb_drift, tmp_path):
+    kc = limited_kubeconfig(cp, kb_drift, tmp_path, probe_role=False)
+    r = cp.vmsync("check", "--probe=proxy", "-o", "json", kubeconfig=kc)
+    assert r.rc == 1, r  # drift, as inferred: a forbidden probe is no error
+    rep = r.report()
+    warnings = [l for l in r.err.splitlines() if l.startswith("vmsync: warning:")]
+    assert warnings == ["vmsync: warning: --probe: reading pods through the API server (pods/proxy get) is "
+                        "forbidden for 3 of 3 pods; their verdicts are inferred from their specs (grant the vmsync "
+                        "probe role, deploy/README.md, or run --probe=direct in the cluster)"], r.err
+    assert rep["warnings"] == [w.removeprefix("vmsync: warning: ") for w in warnings]
+    for p in pods_of(rep).values():
+        assert p["status"] == "Stale" and p["running"] is None and "observed" not in p, p
+        assert p["evidence"][-1] == ("probe: reading its /flags and /metrics through the API server is forbidden (RBAC: "
+                                     "pods/proxy get); the verdict is inferred from the spec"), p
+    # --probe=require: an unprobed pod is an error
+    r = cp.vmsync("check", "--probe=require", "-o", "json", kubeconfig=kc)
+    assert r.rc == 2, r
+    assert (f"vmsync: error: {kb_drift}/vm: pod vm-vminsert-0 (vm-vminsert) could not be probed and --probe=require "
+            "was given: reading its /flags and /metrics through the API server is forbidden (RBAC: pods/proxy get)") in r.err, r.err
+
+
+def test_probe_role_allows_the_probe(cp, kb_drift, tmp_path):
+    kc = limited_kubeconfig(cp, kb_drift, tmp_path, probe_role=True)
+    r = cp.vmsync("check", "--probe=require", "-o", "json", kubeconfig=kc)
+    assert r.rc == 1, r
+    assert "warning" not in r.err
+    assert all(p["missing"] for p in pods_of(r.report()).values())
