@@ -153,3 +153,37 @@ def test_probe_role_allows_the_probe(cp, kb_drift, tmp_path):
     assert r.rc == 1, r
     assert "warning" not in r.err
     assert all(p["missing"] for p in pods_of(r.report()).values())
+
+
+def test_auth_keys_and_an_older_list_source(cp):
+    """A Helm vminsert with -metricsAuthKey: its /metrics answer 401 (as VictoriaMetrics' CheckAuthFlag does), the
+    list still comes from /flags; with -flagsAuthKey too, nothing can be read and the verdict is the inferred one,
+    with the reason."""
+    ns = cp.new_namespace("probe")
+    cp.deploy("helm", ns, "vm", storage=2, insert=1, select=1)
+    dep = "vm-victoria-metrics-cluster-vminsert"
+
+    def add_arg(arg):
+        cp.kubectl("-n", ns, "patch", "deployment", dep, "--type=json",
+                   "-p", json.dumps([{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": arg}]))
+        cp.wait_workload_ready(ns, "deployment", dep)
+
+    add_arg("-metricsAuthKey=topsecret")
+    r = cp.vmsync("check", "-n", ns, "--probe=proxy", "-o", "json")
+    assert r.rc == 0, r
+    (p,) = pods_of(r.report(), "vminsert").values()
+    assert p["status"] == "InSync" and p["observed"]["source"] == "/flags" and p["observed"]["nodes"] is None, p
+    assert "probe: its /metrics answered 401 Unauthorized (-metricsAuthKey protects it)" in p["evidence"], p
+    assert "topsecret" not in r.out + r.err
+
+    add_arg("-flagsAuthKey=topsecret")
+    r = cp.vmsync("check", "-n", ns, "--probe=proxy", "-o", "json")
+    assert r.rc == 0, r  # a probe that cannot read a pod changes no exit code
+    (p,) = pods_of(r.report(), "vminsert").values()
+    assert p["status"] == "InSync" and "observed" not in p, p
+    assert p["evidence"][-1] == ("probe: its /flags answered 401 Unauthorized (-flagsAuthKey protects it); its "
+                                 "/metrics answered 401 Unauthorized (-metricsAuthKey protects it); the verdict is "
+                                 "inferred from the spec"), p
+    assert "warning" not in r.err
+    r = cp.vmsync("check", "-n", ns, "--probe=require")
+    assert r.rc == 2 and "could not be probed and --probe=require was given" in r.err, r
