@@ -187,3 +187,45 @@ def test_auth_keys_and_an_older_list_source(cp):
     assert "warning" not in r.err
     r = cp.vmsync("check", "-n", ns, "--probe=require")
     assert r.rc == 2 and "could not be probed and --probe=require was given" in r.err, r
+
+
+def test_discovery_pods_are_judged_by_the_nodes_they_use(cp):
+    """srv+ discovery (VictoriaMetrics Enterprise): without the probe such pods are only "Discovery"; with it,
+    their /metrics name the nodes the SRV records gave them (the stand-in resolves them as cluster DNS would: the
+    Ready pods of the Service), compared with the storage workload's."""
+    from test_check import GENERIC_STS_CONSUMER
+    ns = cp.new_namespace("probe")
+    cp.deploy("generic", ns, "vm", storage=2)
+    srv = f"-storageNode=srv+_vmselect._tcp.vm-vmstorage.{ns}.svc"
+    cp.kubectl("-n", ns, "apply", "-f", "-", input=GENERIC_STS_CONSUMER.replace(
+        "vmsync.io/storage-workload", "vmsync.io/role: vmselect\n    vmsync.io/storage-workload") % f'"{srv}"')
+    cp.wait_ready(ns, "app=sel", 2)
+
+    def sel_pods(*extra):
+        r = cp.vmsync("check", "-n", ns, "-o", "json", *extra)
+        cons = [c for c in r.report()["clusters"][0]["consumers"] if c["workload"]["name"] == "sel"][0]
+        return r, cons["pods"]
+
+    r, pods = sel_pods()
+    assert [p["status"] for p in pods] == ["Discovery", "Discovery"]
+    r, pods = sel_pods("--probe=proxy")
+    assert r.rc == 0, r
+    nodes = [f"vm-vmstorage-{i}.vm-vmstorage.{ns}.svc.cluster.local.:8401" for i in range(2)]
+    for p in pods:
+        assert p["status"] == "InSync" and p["running"] == nodes, p
+        assert p["evidence"][0].startswith("automatic discovery: uses the nodes its /metrics at "), p
+    # A third vmstorage that is not Ready yet: the SRV records do not name it, so the pods do not use it.
+    # (OnDelete: the running storage pods are not replaced; only the new one gets the delay.)
+    cp.kubectl("-n", ns, "patch", "statefulset", "vm-vmstorage", "--type=merge", "-p", json.dumps(
+        {"spec": {"updateStrategy": {"type": "OnDelete", "rollingUpdate": None},
+                  "template": {"metadata": {"annotations": {"kcp.vmsync.io/ready-delay": "300s"}}}}}))
+    cp.kubectl("-n", ns, "scale", "statefulset", "vm-vmstorage", "--replicas=3")
+    deadline = time.time() + 60
+    while time.time() < deadline and not [p for p in cp.get("-n", ns, "pods", "-l", "app=vm-vmstorage")["items"]
+                                          if p["metadata"]["name"] == "vm-vmstorage-2" and p["status"].get("podIP")]:
+        time.sleep(0.3)
+    r, pods = sel_pods("--probe=proxy")
+    assert r.rc == 1, r
+    for p in pods:
+        assert p["status"] == "Stale" and p["running"] == nodes, p
+        assert len(p["missing"]) == 1 and p["missing"][0].startswith("vm-vmstorage-2."), p

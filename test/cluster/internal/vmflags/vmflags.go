@@ -255,6 +255,9 @@ type Runtime struct {
 	// Reachable tells whether a storage node address can be dialled now; nil:
 	// every node is.
 	Reachable func(addr string) bool
+	// Discover returns the nodes an automatic discovery entry (srv+NAME) finds
+	// now; nil: none are resolved and the entry is reported as written.
+	Discover func(entry string) []string
 }
 
 // WriteMetrics writes VictoriaMetrics-style flag metrics and a few standard
@@ -280,7 +283,16 @@ func WriteMetrics(w io.Writer, role, version string, r Result, rt Runtime) {
 		fmt.Fprintf(w, "vm_app_start_timestamp %d\n", rt.Start.Unix())
 	}
 	if role == "vminsert" || role == "vmselect" {
-		nodes := append([]string(nil), r.StorageNode...)
+		// With discovery (VictoriaMetrics Enterprise, lib/netutil), the nodes in
+		// use are those the SRV records name, and the metrics are per node.
+		var nodes []string
+		for _, n := range r.StorageNode {
+			if strings.HasPrefix(n, "srv+") && rt.Discover != nil {
+				nodes = append(nodes, rt.Discover(n)...)
+			} else {
+				nodes = append(nodes, n)
+			}
+		}
 		sort.Strings(nodes)
 		for _, n := range nodes {
 			up := 1
