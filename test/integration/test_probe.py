@@ -109,6 +109,10 @@ def test_a_node_whose_pod_is_gone_is_unreachable(cp):
         assert f"cannot reach vm-vmstorage-2:{port} (its /metrics)" in p["evidence"], p
     t = cp.vmsync("check", "-n", ns, "--probe=proxy")
     assert "vm-vmstorage-2:8400 [unreachable: vm-vmstorage-2:8400]" in t.out, t.out
+    m = cp.vmsync("check", "-n", ns, "--probe=proxy", "-o", "prometheus")
+    for role in ("vminsert", "vmselect"):
+        assert f'vmsync_unreachable_nodes{{namespace="{ns}",cluster="vm",role="{role}"}} 1\n' in m.out, m.out
+        assert f'vmsync_probed_pods{{namespace="{ns}",cluster="vm",role="{role}"}} 1\n' in m.out, m.out
 
 
 def limited_kubeconfig(cp, ns, tmp_path, probe_role):
