@@ -115,9 +115,9 @@ def test_a_node_whose_pod_is_gone_is_unreachable(cp):
         assert f'vmsync_probed_pods{{namespace="{ns}",cluster="vm",role="{role}"}} 1\n' in m.out, m.out
 
 
-def limited_kubeconfig(cp, ns, tmp_path, probe_role):
+def limited_kubeconfig(cp, ns, tmp_path, probe_role, sa=None):
     """A service account with deploy/namespaced's check role, and the probe role when asked."""
-    sa = "checker" + ("-probe" if probe_role else "")
+    sa = sa or "checker" + ("-probe" if probe_role else "")
     cp.kubectl("-n", ns, "create", "serviceaccount", sa)
     root = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "namespaced")
     for f, kind in (("role-check.yaml", "vmsync-check"), ("probe/role-probe.yaml", "vmsync-probe")):
@@ -233,3 +233,19 @@ def test_discovery_pods_are_judged_by_the_nodes_they_use(cp):
     for p in pods:
         assert p["status"] == "Stale" and p["running"] == nodes, p
         assert len(p["missing"]) == 1 and p["missing"][0].startswith("vm-vmstorage-2."), p
+
+
+def test_auto_is_direct_in_a_pod_and_needs_no_proxy_rights(cp, kb_drift, tmp_path):
+    """In-cluster (the service-account folder and KUBERNETES_SERVICE_* of a pod), bare --probe reads the pods at
+    their IPs: the check role alone is enough, and the pods never see the token."""
+    from test_deploy import IN_CLUSTER, run_in_cluster
+    if not IN_CLUSTER:
+        pytest.skip("needs root and unshare for in-cluster mode")
+    limited_kubeconfig(cp, kb_drift, tmp_path, probe_role=False, sa="checker-ic")
+    token = cp.kubectl("-n", kb_drift, "create", "token", "checker-ic").strip()
+    r = run_in_cluster(cp, token, kb_drift, "check", "--probe", "-o", "json")
+    assert r.rc == 1, r
+    assert "warning" not in r.err, r.err
+    pods = pods_of(assert_valid_report(r.json()))
+    assert {p["observed"]["via"] for p in pods.values()} == {"direct"}
+    assert all(p["missing"] for p in pods.values())

@@ -71,7 +71,7 @@ std::optional<std::string> status_message(const std::string &head) {
 }
 
 PageOutcome outcome(model::VmPage page, bool proxy, PageRead &read, const std::optional<kube::HttpResponse> &resp,
-                    std::exception_ptr error, std::chrono::milliseconds timeout) {
+                    const std::exception_ptr &error, std::chrono::milliseconds timeout) {
   PageOutcome out;
   const auto name = model::to_string(page);
   if (resp && !resp->body.empty()) { // a transport that ignores on_body (test doubles)
