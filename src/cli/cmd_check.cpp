@@ -238,14 +238,13 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();
-  cmd->add_option("--probe", opts->probe,
-                  "Also read what each vminsert/vmselect pod really runs with from its own /flags and /metrics: "
-                  "proxy (through the API server, RBAC pods/proxy get), direct (the pod's IP, in-cluster), auto "
-                  "(direct in a pod, else proxy; the default), require (auto, and a pod that cannot be read is an "
-                  "error)")
-      ->expected(0, 1)
-      ->default_str("auto")
-      ->check(CLI::IsMember({"", "auto", "proxy", "direct", "require"}));
+  // A flag that takes its value only as --probe=MODE, so `check --probe CLUSTER` keeps CLUSTER positional.
+  cmd->add_flag("--probe{auto}", opts->probe,
+                "Also read what each vminsert/vmselect pod really runs with from its own /flags and /metrics: "
+                "proxy (through the API server, RBAC pods/proxy get), direct (the pod's IP, in-cluster), auto "
+                "(direct in a pod, else proxy; the default), require (auto, and a pod that cannot be read is an "
+                "error)")
+      ->check(CLI::IsMember({"auto", "proxy", "direct", "require"}));
   cmd->add_option("--probe-concurrency", opts->probe_concurrency, "Pods probed at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
