@@ -237,7 +237,16 @@ void probe_pods(kube::Client &client, const ProbeOptions &options, const std::ve
   };
 
   if (proxy) {
+    // Fail fast where the API server cannot reach pods at all (a firewall between the control plane and the
+    // nodes): when no pod of the first round could be reached, the others are not tried, each a timeout more.
+    std::size_t skipped_from = targets.size();
     for (std::size_t start = 0; start < targets.size(); start += width) {
+      if (start > 0 &&
+          std::all_of(pages.begin(), pages.begin() + static_cast<std::ptrdiff_t>(start),
+                      [](const PodPages &pp) { return pp.flags.unreachable && pp.metrics.unreachable; })) {
+        skipped_from = start;
+        break;
+      }
       const std::size_t end = std::min(targets.size(), start + width);
       std::vector<std::unique_ptr<PageRead>> reads(2 * (end - start));
       std::vector<kube::HttpRequest> batch;
@@ -253,6 +262,11 @@ void probe_pods(kube::Client &client, const ProbeOptions &options, const std::ve
         two.push_back(std::move(results[2 * (i - start) + 1]));
         finish(i, *reads[2 * (i - start)], *reads[2 * (i - start) + 1], two, at);
       }
+    }
+    for (std::size_t i = skipped_from; i < targets.size(); ++i) {
+      pages[i].flags.failure =
+          fmt::format("not probed: the API server could not reach any of the first {} pods", skipped_from);
+      pages[i].flags.unreachable = pages[i].metrics.unreachable = true;
     }
   } else {
     // Direct: `width` workers, each reading one pod at a time over a transport of its own to that pod.

@@ -280,3 +280,23 @@ TEST_CASE("apply_probe: observation wins, and the evidence says both") {
                                                    "the verdict is inferred from the spec"});
   }
 }
+
+TEST_CASE("probe_pods: when the API server reaches none of the first round, the rest are not tried") {
+  Harness h(
+      [](const std::string &) {
+        return Answer{
+            503, status_json(503, "ServiceUnavailable", "error trying to reach service: i/o timeout"), {}};
+      },
+      5);
+  ProbeOptions o;
+  o.concurrency = 2;
+  h.run(o);
+  CHECK(h.transport->paths.size() == 4); // the first round: 2 pods, 2 pages each
+  CHECK(h.inv.probes.at("ns/vminsert-1").failure ==
+        "the API server could not reach its /flags and /metrics: error trying to reach service: i/o timeout");
+  CHECK(h.inv.probes.at("ns/vminsert-4").failure ==
+        "not probed: the API server could not reach any of the first 2 pods");
+  REQUIRE(h.inv.warnings.size() == 1);
+  CHECK(
+      h.inv.warnings[0].starts_with("--probe: 5 of 5 pods could not be reached by the API server on port 8480;"));
+}
