@@ -37,24 +37,8 @@ struct CheckOptions {
   std::string timeout = "2m";
   std::optional<int> chunk_size; // both page sizes of check::Scope; unset: their defaults
   std::string pushgateway;
-  std::string probe; // --probe[=auto|proxy|direct|require]; empty: off
-  int probe_concurrency = 32;
-  std::string probe_timeout = "5s";
+  ProbeCli probe;
 };
-
-// --probe's value as check::ProbeOptions.
-check::ProbeOptions probe_options(const CheckOptions &o) {
-  check::ProbeOptions p;
-  p.concurrency = o.probe_concurrency;
-  p.timeout = util::parse_duration(o.probe_timeout, "--probe-timeout");
-  if (p.timeout.count() <= 0) throw UsageError("--probe-timeout must be more than 0");
-  if (o.probe.empty()) return p;
-  if (o.probe == "auto" || o.probe == "require") p.mode = check::ProbeMode::Auto;
-  if (o.probe == "proxy") p.mode = check::ProbeMode::Proxy;
-  if (o.probe == "direct") p.mode = check::ProbeMode::Direct;
-  p.required = o.probe == "require";
-  return p;
-}
 
 report::Format parse_format(const std::string &o, bool &wide) {
   wide = false;
@@ -105,7 +89,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   for (const auto &r : o.relations)
     scope.relations.push_back(check::parse_relation(r));
   scope.cluster_domain = o.cluster_domain;
-  scope.probe = probe_options(o);
+  scope.probe = probe_options(o.probe);
   if (scope.probe.mode != check::ProbeMode::Off && !o.files.empty())
     throw UsageError("--probe reads running pods: it cannot be used with -f");
 
@@ -238,18 +222,7 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();
-  // A flag that takes its value only as --probe=MODE, so `check --probe CLUSTER` keeps CLUSTER positional.
-  cmd->add_flag("--probe{auto}", opts->probe,
-                "Also read what each vminsert/vmselect pod really runs with from its own /flags and /metrics: "
-                "proxy (through the API server, RBAC pods/proxy get), direct (the pod's IP, in-cluster), auto "
-                "(direct in a pod, else proxy; the default), require (auto, and a pod that cannot be read is an "
-                "error)")
-      ->check(CLI::IsMember({"auto", "proxy", "direct", "require"}));
-  cmd->add_option("--probe-concurrency", opts->probe_concurrency, "Pods probed at once")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--probe-timeout", opts->probe_timeout, "Per pod probe timeout, within --timeout")
-      ->capture_default_str();
+  add_probe_options(*cmd, opts->probe, "Also ask the pods");
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });
 }
 

@@ -249,3 +249,23 @@ def test_auto_is_direct_in_a_pod_and_needs_no_proxy_rights(cp, kb_drift, tmp_pat
     pods = pods_of(assert_valid_report(r.json()))
     assert {p["observed"]["via"] for p in pods.values()} == {"direct"}
     assert all(p["missing"] for p in pods.values())
+
+
+def test_fix_with_probe_plans_and_verifies_from_the_pods_pages(cp):
+    """KubeBlocks 1.0 after a vmstorage scale: fix --probe restarts the pods (the pages say what they lack) and
+    its verification reads the restarted pods' pages: every one runs the 4 nodes."""
+    ns = cp.new_namespace("probefix")
+    cp.deploy("kubeblocks-1.0", ns, "vm", storage=3, insert=1, select=1)
+    cp.drift("kubeblocks-1.0", ns, "vm", 4, extra=("--update-configmap",))
+    cp.wait_ready(ns, "apps.kubeblocks.io/component-name=vmstorage", 4)
+    r = cp.vmsync("fix", "-n", ns, "--dry-run=client", "--probe=proxy", "-o", "json")
+    assert r.rc == 1, r
+    r = cp.vmsync("fix", "-n", ns, "--yes", "--probe=proxy", "-o", "json")
+    assert r.rc == 0, r
+    verified = assert_valid_report(r.json()["verified"])
+    pods = pods_of(verified)
+    assert len(pods) == 2
+    for name, p in pods.items():
+        port = "8400" if "vminsert" in name else "8401"
+        assert p["status"] == "InSync" and p["observed"]["via"] == "proxy", p
+        assert p["observed"]["running"] == [f"vm-vmstorage-{i}:{port}" for i in range(4)], p
