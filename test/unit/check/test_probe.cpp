@@ -15,31 +15,31 @@ using namespace vmsync::kube;
 
 namespace {
 
-const std::string kFlags = "-httpListenAddr=\":8480\"\n-storageNode=\"s-0:8400,s-1:8400\"\n";
-const std::string kMetrics =
+const std::string kProbeFlags = "-httpListenAddr=\":8480\"\n-storageNode=\"s-0:8400,s-1:8400\"\n";
+const std::string kProbeMetrics =
     "vm_app_version{version=\"vminsert-v1.129.0-cluster\", short_version=\"v1.129.0\"} 1\n"
     "vm_app_start_timestamp 1764000000\n"
     "vm_rpc_vmstorage_is_reachable{name=\"vminsert\", addr=\"s-0:8400\"} 1\n"
     "vm_rpc_vmstorage_is_reachable{name=\"vminsert\", addr=\"s-1:8400\"} 0\n"
     "flag{name=\"storageNode\", value=\"s-0:8400,s-1:8400\", is_set=\"true\"} 1\n";
 
-std::string status_json(int code, const std::string &reason, const std::string &message) {
+std::string probe_status_json(int code, const std::string &reason, const std::string &message) {
   return fmt::format(
       R"({{"kind":"Status","apiVersion":"v1","status":"Failure","message":"{}","reason":"{}","code":{}}})",
       message, reason, code);
 }
 
 // A pod's answer: a status and body, or a transfer failure.
-struct Answer {
+struct PageAnswer {
   int status = 200;
   std::string body;
   std::optional<TransferFailure> failure;
 };
 
 // Streams each body to the request's on_body in small chunks, as curl does, and keeps nothing.
-class StreamingTransport final : public HttpTransport {
+class PageStreamingTransport final : public HttpTransport {
 public:
-  std::function<Answer(const std::string &path)> answer;
+  std::function<PageAnswer(const std::string &path)> answer;
   std::vector<std::string> paths;
   std::vector<Headers> headers;
   std::vector<Result> send_all(std::vector<HttpRequest> requests) override {
@@ -47,7 +47,7 @@ public:
     for (auto &r : requests) {
       paths.push_back(r.path);
       headers.push_back(r.headers);
-      const Answer a = answer(r.path);
+      const PageAnswer a = answer(r.path);
       Result res;
       bool aborted = false;
       for (std::size_t at = 0; at < a.body.size() && !aborted; at += 7)
@@ -64,14 +64,14 @@ public:
   [[nodiscard]] TransportStats stats() const override { return {paths.size(), 0, 0}; }
 };
 
-struct Harness {
-  StreamingTransport *transport = nullptr;
+struct ProbeHarness {
+  PageStreamingTransport *transport = nullptr;
   std::unique_ptr<Client> client;
   std::vector<Pod> pods;
   Inventory inv;
 
-  explicit Harness(std::function<Answer(const std::string &)> answer, int npods = 1) {
-    auto t = std::make_unique<StreamingTransport>();
+  explicit ProbeHarness(std::function<PageAnswer(const std::string &)> answer, int npods = 1) {
+    auto t = std::make_unique<PageStreamingTransport>();
     t->answer = std::move(answer);
     transport = t.get();
     ClientConfig cfg;
@@ -97,14 +97,14 @@ struct Harness {
   }
 };
 
-Answer pages(const std::string &path) {
-  return path.ends_with("/flags") ? Answer{200, kFlags, {}} : Answer{200, kMetrics, {}};
+PageAnswer probe_pages(const std::string &path) {
+  return path.ends_with("/flags") ? PageAnswer{200, kProbeFlags, {}} : PageAnswer{200, kProbeMetrics, {}};
 }
 
 } // namespace
 
 TEST_CASE("probe_pods: both pages read through the API server's proxy") {
-  Harness h(pages);
+  ProbeHarness h(probe_pages);
   const auto &p = h.run();
   CHECK(h.transport->paths ==
         std::vector<std::string>{"/api/v1/namespaces/ns/pods/vminsert-0:8480/proxy/flags",
@@ -126,12 +126,12 @@ TEST_CASE("probe_pods: both pages read through the API server's proxy") {
 }
 
 TEST_CASE("probe_pods: a forbidden probe is one evidence line per pod and one warning per run") {
-  Harness h(
+  ProbeHarness h(
       [](const std::string &) {
-        return Answer{
-            403,
-            status_json(403, "Forbidden", "pods \\\"x\\\" is forbidden: cannot get resource \\\"pods/proxy\\\""),
-            {}};
+        return PageAnswer{403,
+                          probe_status_json(403, "Forbidden",
+                                            "pods \\\"x\\\" is forbidden: cannot get resource \\\"pods/proxy\\\""),
+                          {}};
       },
       3);
   const auto &p = h.run();
@@ -145,9 +145,9 @@ TEST_CASE("probe_pods: a forbidden probe is one evidence line per pod and one wa
 }
 
 TEST_CASE("probe_pods: the pod's own 401 (an auth key) on /metrics keeps the list from /flags") {
-  Harness h([](const std::string &path) {
-    return path.ends_with("/flags") ? Answer{200, kFlags, {}}
-                                    : Answer{401, "The provided authKey doesn't match -metricsAuthKey\n", {}};
+  ProbeHarness h([](const std::string &path) {
+    return path.ends_with("/flags") ? PageAnswer{200, kProbeFlags, {}}
+                                    : PageAnswer{401, "The provided authKey doesn't match -metricsAuthKey\n", {}};
   });
   const auto &p = h.run();
   REQUIRE(p.observed);
@@ -159,8 +159,8 @@ TEST_CASE("probe_pods: the pod's own 401 (an auth key) on /metrics keeps the lis
 }
 
 TEST_CASE("probe_pods: /flags protected too, the list comes from /metrics") {
-  Harness h([](const std::string &path) {
-    return path.ends_with("/flags") ? Answer{401, "no", {}} : Answer{200, kMetrics, {}};
+  ProbeHarness h([](const std::string &path) {
+    return path.ends_with("/flags") ? PageAnswer{401, "no", {}} : PageAnswer{200, kProbeMetrics, {}};
   });
   const auto &p = h.run();
   REQUIRE(p.observed);
@@ -169,12 +169,12 @@ TEST_CASE("probe_pods: /flags protected too, the list comes from /metrics") {
 }
 
 TEST_CASE("probe_pods: 503 from the proxy names the port once") {
-  Harness h(
+  ProbeHarness h(
       [](const std::string &) {
-        return Answer{503,
-                      status_json(503, "ServiceUnavailable",
-                                  "error trying to reach service: dial tcp 10.0.0.1:8480: i/o timeout"),
-                      {}};
+        return PageAnswer{503,
+                          probe_status_json(503, "ServiceUnavailable",
+                                            "error trying to reach service: dial tcp 10.0.0.1:8480: i/o timeout"),
+                          {}};
       },
       2);
   const auto &p = h.run();
@@ -190,40 +190,40 @@ TEST_CASE("probe_pods: 503 from the proxy names the port once") {
 
 TEST_CASE("probe_pods: a timeout, a page that is not VictoriaMetrics', a page over the cap, a 5xx of the pod") {
   SUBCASE("timeout") {
-    Harness h([](const std::string &) { return Answer{200, "", TransferFailure::Timeout}; });
+    ProbeHarness h([](const std::string &) { return PageAnswer{200, "", TransferFailure::Timeout}; });
     ProbeOptions o;
     o.timeout = std::chrono::milliseconds(1500);
     CHECK(h.run(o).failure == "its /flags and /metrics did not answer within 1500 ms");
   }
   SUBCASE("not VictoriaMetrics") {
-    Harness h([](const std::string &) { return Answer{200, "<html>hello</html>\n", {}}; });
+    ProbeHarness h([](const std::string &) { return PageAnswer{200, "<html>hello</html>\n", {}}; });
     CHECK(h.run().failure ==
           "its /flags is not a VictoriaMetrics /flags page: line 1 is not -name=\"value\" "
           "(\"<html>hello</html>\"); its /metrics is not a VictoriaMetrics /metrics page: line 1 "
           "is not a sample (\"<html>hello</html>\")");
   }
   SUBCASE("over the cap: the transfer ends where the page passes it") {
-    Harness h(pages);
+    ProbeHarness h(probe_pages);
     ProbeOptions o;
     o.max_page_bytes = 40;
     CHECK(h.run(o).failure == "its /flags and /metrics is larger than 40 bytes");
   }
   SUBCASE("cut short: a transport failure, never a page read in part") {
-    Harness h([](const std::string &path) {
-      auto a = pages(path);
+    ProbeHarness h([](const std::string &path) {
+      auto a = probe_pages(path);
       a.failure = TransferFailure::Broken;
       return a;
     });
     CHECK(h.run().failure.starts_with("its /flags could not be read: GET /api/v1/namespaces/ns/pods/"));
   }
   SUBCASE("the pod's own 500") {
-    Harness h([](const std::string &) { return Answer{500, "boom", {}}; });
+    ProbeHarness h([](const std::string &) { return PageAnswer{500, "boom", {}}; });
     CHECK(h.run().failure == "its /flags and /metrics answered 500 Internal Server Error");
   }
   SUBCASE("pages without -storageNode") {
-    Harness h([](const std::string &path) {
-      return path.ends_with("/flags") ? Answer{200, "-httpListenAddr=\":8480\"\n", {}}
-                                      : Answer{200, "vm_app_version{version=\"v\"} 1\n", {}};
+    ProbeHarness h([](const std::string &path) {
+      return path.ends_with("/flags") ? PageAnswer{200, "-httpListenAddr=\":8480\"\n", {}}
+                                      : PageAnswer{200, "vm_app_version{version=\"v\"} 1\n", {}};
     });
     CHECK(h.run().failure == "its /flags and /metrics name no -storageNode");
   }
@@ -282,10 +282,10 @@ TEST_CASE("apply_probe: observation wins, and the evidence says both") {
 }
 
 TEST_CASE("probe_pods: when the API server reaches none of the first round, the rest are not tried") {
-  Harness h(
+  ProbeHarness h(
       [](const std::string &) {
-        return Answer{
-            503, status_json(503, "ServiceUnavailable", "error trying to reach service: i/o timeout"), {}};
+        return PageAnswer{
+            503, probe_status_json(503, "ServiceUnavailable", "error trying to reach service: i/o timeout"), {}};
       },
       5);
   ProbeOptions o;
