@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target (or `all`) for a number of seconds each:
 #   fuzz/run.sh TARGET SECONDS        TARGET: kubeconfig, exec_credential, storage_nodes, list_page,
-#                                     list_page_parser, manifests, all
+#                                     list_page_parser, manifests, vm_pages, all
 # Builds build-fuzz/ with clang (-DVMSYNC_FUZZ=ON) when needed. The committed seeds (fuzz/corpus/TARGET) are
 # copied into build-fuzz/corpus/TARGET, which keeps growing across runs; the source tree is never written.
 # A crash, leak, sanitizer report, hang (one input over VMSYNC_FUZZ_TIMEOUT, default 60 s: generous, the
@@ -16,7 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: fuzz/run.sh TARGET|all SECONDS}
 seconds=${2:?usage: fuzz/run.sh TARGET|all SECONDS}
 build=${VMSYNC_FUZZ_BUILD_DIR:-$root/build-fuzz}
-all_targets=(kubeconfig exec_credential storage_nodes list_page list_page_parser manifests)
+all_targets=(kubeconfig exec_credential storage_nodes list_page list_page_parser manifests vm_pages)
 
 # As scripts/build.sh: ccache keys on paths relative to the checkout, so a clean clone reuses earlier objects.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}

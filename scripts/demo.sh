@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: builds vmsync and the local control plane, deploys a VictoriaMetrics cluster (the Helm chart's
-# layout), scales vmstorage behind the consumers' backs, then shows check (drift), fix --dry-run (the plan),
+# layout), scales vmstorage behind the consumers' backs, then shows check (drift), check --probe (what each pod
+# says it runs with), fix --dry-run (the plan),
 # fix (with progress) and check (in sync). Tears everything down at the end or on Ctrl-C.
 # DEMO_LAYOUT=helm|generic|operator|kubeblocks-1.0|kubeblocks-0.9 picks another layout.
 set -euo pipefail
@@ -37,6 +38,9 @@ run $vmsync check
 say "kcp fixture drift --storage 5   # vmstorage scaled behind the consumers' backs"
 $kcp fixture drift -n "$ns" --layout "$layout" --name vm --storage 5 --update-configmap | tail -1
 run $vmsync check
+# Each pod asked for its own /flags and /metrics: with KubeBlocks 1.0, where only the pod knows its old list,
+# MISSING now names the nodes it lacks.
+run $vmsync check --probe
 run $vmsync fix --dry-run=server
 run $vmsync fix --yes
 run $vmsync check

@@ -4,6 +4,7 @@
 
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
+#include "vmsync/util/duration.hpp"
 #include "vmsync/version.hpp"
 
 #include <cstdio>
@@ -133,6 +134,35 @@ int run(int argc, char **argv) {
     fmt::print(stderr, "{}: error: internal: {}\n", name, e.what());
   }
   return to_int(ExitCode::Error);
+}
+
+void add_probe_options(CLI::App &cmd, ProbeCli &probe, std::string_view what) {
+  // A flag that takes its value only as --probe=MODE, so `--probe CLUSTER` keeps CLUSTER positional.
+  cmd.add_flag(
+         "--probe{auto}", probe.mode,
+         fmt::format("{}: what each vminsert/vmselect pod really runs with, from its own /flags and "
+                     "/metrics. proxy (through the API server, RBAC pods/proxy get), direct (the pod's IP, "
+                     "in-cluster), auto (direct in a pod, else proxy; the default), require (auto, and a pod "
+                     "that cannot be read is an error)",
+                     what))
+      ->check(CLI::IsMember({"auto", "proxy", "direct", "require"}));
+  cmd.add_option("--probe-concurrency", probe.concurrency, "Pods probed at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--probe-timeout", probe.timeout, "Per pod probe timeout, within --timeout")
+      ->capture_default_str();
+}
+
+check::ProbeOptions probe_options(const ProbeCli &probe) {
+  check::ProbeOptions p;
+  p.concurrency = probe.concurrency;
+  p.timeout = util::parse_duration(probe.timeout, "--probe-timeout");
+  if (p.timeout.count() <= 0) throw UsageError("--probe-timeout must be more than 0");
+  if (probe.mode == "auto" || probe.mode == "require") p.mode = check::ProbeMode::Auto;
+  if (probe.mode == "proxy") p.mode = check::ProbeMode::Proxy;
+  if (probe.mode == "direct") p.mode = check::ProbeMode::Direct;
+  p.required = probe.mode == "require";
+  return p;
 }
 
 } // namespace vmsync::cli

@@ -1,6 +1,7 @@
 #pragma once
 // The command-line layer. Each subcommand lives in its own cmd_<name>.cpp, fills an options struct and calls
 // the core; run() parses inside one try/catch so every failure leaves through one exit path.
+#include "vmsync/check/check.hpp"
 #include "vmsync/kube/config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -48,6 +49,15 @@ inline constexpr std::string_view kRelationHelp =
 inline constexpr std::string_view kClusterDomainHelp =
     "The cluster's DNS domain (the kubelet's --cluster-domain): a storage node written "
     "<pod>.<svc>.<ns>.svc.<domain> is that pod only under this domain";
+
+// The --probe options of check and fix: one syntax, one help text (check::ProbeOptions).
+struct ProbeCli {
+  std::string mode; // --probe[=auto|proxy|direct|require]; empty: off
+  int concurrency = 32;
+  std::string timeout = "5s";
+};
+void add_probe_options(CLI::App &cmd, ProbeCli &probe, std::string_view what);
+check::ProbeOptions probe_options(const ProbeCli &probe);
 
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);

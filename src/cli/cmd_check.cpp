@@ -40,6 +40,7 @@ struct CheckOptions {
   std::string pushgateway;
   std::string push_url;
   std::string push_bearer_token_file, push_basic_auth_file;
+  ProbeCli probe;
 };
 
 // Where the metrics go (--pushgateway, --push-url), each with the credentials of --push-*-file or, without
@@ -120,6 +121,9 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   for (const auto &r : o.relations)
     scope.relations.push_back(check::parse_relation(r));
   scope.cluster_domain = o.cluster_domain;
+  scope.probe = probe_options(o.probe);
+  if (scope.probe.mode != check::ProbeMode::Off && !o.files.empty())
+    throw UsageError("--probe reads running pods: it cannot be used with -f");
 
   // Step 1-2: read the inventory, from manifests or from the API.
   check::Inventory inv;
@@ -182,6 +186,8 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
     if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", target.display));
   }
 
+  for (const auto &w : report.warnings)
+    log_stderr(fmt::format("vmsync: warning: {}", w));
   // Errors also go to stderr, one line each, so they are seen whatever the output format.
   for (const auto &c : report.clusters)
     for (const auto &e : c.errors)
@@ -265,6 +271,7 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
       ->capture_default_str();
+  add_probe_options(*cmd, opts->probe, "Also ask the pods");
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });
 }
 

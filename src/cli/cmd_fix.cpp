@@ -38,6 +38,7 @@ struct FixCliOptions {
   std::string restart = "auto";
   std::string timeout = "10m";
   std::string lock_wait = "0";
+  ProbeCli probe;
 };
 
 // Progress on stderr: one line rewritten in place on a terminal, plain lines (only when something changed)
@@ -166,6 +167,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   scope.clusters = o.clusters;
   scope.relations = relations;
   scope.cluster_domain = o.cluster_domain;
+  scope.probe = probe_options(o.probe); // the reads to plan and to verify
 
   // Step 2: read and plan.
   auto state = fix::read_state(*session.client, scope);
@@ -337,6 +339,7 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
       ->capture_default_str();
   cmd->add_option("--timeout", opts->timeout, "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")
       ->capture_default_str();
+  add_probe_options(*cmd, opts->probe, "Plan and verify by asking the pods");
   cmd->add_option("--lock-wait", opts->lock_wait,
                   "Wait this long for another vmsync fix of the same cluster to finish (0: exit at once naming it)")
       ->capture_default_str();

@@ -346,3 +346,49 @@ def test_tls_verified_by_default_insecure_is_warned(proxy, target):
     assert r.rc == 1, r
     assert "vmsync: warning: TLS verification of " in r.err and "is disabled" in r.err, r
     assert r.json()["clusters"] == expected["clusters"]
+
+
+# --- faults on check --probe's page requests (issue 17) ---------------------------------------------------------
+# The probe is best effort: whatever happens to a pod's /flags or /metrics, the verdicts and the exit code are
+# those check gives without it, each pod's evidence says what happened, nothing is retried, and a slow pod costs
+# at most --probe-timeout.
+
+def probed(r, expected):
+    assert r.rc == 1, r  # the target's drift, as without the fault
+    assert INTERNAL not in r.err and "vmsync: error:" not in r.err, r.err
+    rep = conftest.assert_valid_report(r.json())
+    want = {p["name"]: p["status"] for c in expected["clusters"] for cons in c["consumers"] for p in cons["pods"]}
+    pods = {p["name"]: p for c in rep["clusters"] for cons in c["consumers"] for p in cons["pods"]}
+    assert {n: p["status"] for n, p in pods.items()} == want
+    return pods
+
+
+@pytest.mark.parametrize("fault,said", [
+    ({"fault": "latency", "delay": "20s"}, "its /metrics did not answer within 2000 ms"),
+    ({"fault": "status", "status": 500}, "its /metrics answered 500 Internal Server Error"),
+    ({"fault": "status", "status": 503}, "the API server could not reach its /metrics"),
+])
+def test_probe_metrics_fault_keeps_the_list_from_flags(proxy, target, fault, said):
+    ns, expected = target
+    proxy.rules({**fault, "path": r"/proxy/metrics$"})
+    r = proxy.vmsync("check", "-n", ns, "--probe=proxy", "--probe-timeout=2s", "-o", "json")
+    pods = probed(r, expected)
+    for p in pods.values():
+        assert p["observed"]["source"] == "/flags" and p["observed"]["nodes"] is None, p
+        assert p["running"] == p["observed"]["running"]
+        assert any(e.startswith("probe: " + said) for e in p["evidence"]), p["evidence"]
+    assert r.elapsed < 2 + SLACK
+    if fault["fault"] == "status":  # (a delayed request is logged when its delay is over)
+        assert len(proxy.fired("status")) == len(pods)  # never retried
+
+
+@pytest.mark.parametrize("fault", [{"fault": "reset"}, {"fault": "truncate", "bytes": 10}])
+def test_probe_broken_pages_are_never_read_in_part(proxy, target, fault):
+    ns, expected = target
+    proxy.rules({**fault, "path": r"/proxy/(flags|metrics)$"})
+    r = proxy.vmsync("check", "-n", ns, "--probe=proxy", "-o", "json")
+    pods = probed(r, expected)
+    for p in pods.values():
+        assert "observed" not in p, p
+        assert p["evidence"][-1].startswith("probe: its /flags could not be read"), p["evidence"]
+        assert p["evidence"][-1].endswith("; the verdict is inferred from the spec"), p["evidence"]

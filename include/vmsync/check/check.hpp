@@ -3,6 +3,8 @@
 #include "vmsync/check/inventory.hpp"
 #include "vmsync/model/drift.hpp"
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,22 @@ struct Relation {
   std::vector<int> exclude;     // ordinals left out on purpose
 };
 
+// check --probe: read what each consumer pod's VictoriaMetrics process runs with from its own /flags and /metrics.
+enum class ProbeMode {
+  Off,    // infer from specs and ConfigMaps only: no extra request, no extra RBAC
+  Auto,   // Direct when running in a pod, Proxy otherwise
+  Proxy,  // through the API server: GET pods/NAME:PORT/proxy/... (RBAC pods/proxy get)
+  Direct, // http://PODIP:PORT/... (pods must be routable; Kubernetes credentials are never sent to a pod)
+};
+
+struct ProbeOptions {
+  ProbeMode mode = ProbeMode::Off;
+  bool required = false;                   // --probe=require: a consumer pod that could not be probed is an error
+  int concurrency = 32;                    // pods probed at once
+  std::chrono::milliseconds timeout{5000}; // per pod (its two pages), within the overall --timeout
+  std::size_t max_page_bytes = std::size_t{4} << 20U;
+};
+
 struct Scope {
   std::string namespace_;     // when !all_namespaces
   bool all_namespaces = false;
@@ -38,6 +56,7 @@ struct Scope {
   // VictoriaMetrics pods took 3 s against 0.34 s for the first.
   int chunk_size = 500;
   int selected_chunk_size = 5000;
+  ProbeOptions probe;
 };
 
 // The --relation syntax of check and fix: "consumer=<kind>/<name>,storage=<kind>/<name>[,role=vminsert|vmselect]

@@ -2,6 +2,8 @@
 // Everything check needs, read once: from the API (read_api.cpp, a fixed set of list calls) or from rendered
 // manifests (read_manifests.cpp, offline). Layout detection and drift computation work on this alone, so the
 // live and the offline check share every line after reading.
+#include "vmsync/model/drift.hpp"
+
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -53,6 +55,11 @@ struct Pod {
   Pairs annotations; // sorted by key
   Pairs started;     // per container (of status.containerStatuses) in state running: its startedAt
   std::vector<std::string> ips; // status.podIPs (status.podIP when that is all there is): an address may name one
+  // status.podIP: the first of ips (the probe's direct mode), or empty.
+  [[nodiscard]] const std::string &primary_ip() const {
+    static const std::string none;
+    return ips.empty() ? none : ips.front();
+  }
   // {"containers": [...], "initContainers": [...]} as the pod's spec has them; never null. Equal specs may be one
   // object (PodInterner).
   std::shared_ptr<const nlohmann::json> spec;
@@ -81,6 +88,13 @@ private:
   std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
 };
 
+// What the probe (check --probe) got from one pod: what it observed, or why it could not.
+struct PodProbe {
+  std::shared_ptr<const model::Observed> observed; // null when the probe failed
+  std::string failure;                             // one line: why the pages could not be read (empty on success)
+  std::string note; // a part that failed while the list was read (e.g. /metrics refused): evidence
+};
+
 struct Inventory {
   bool offline = false; // manifests: no pods, no status
   KubeBlocksVersion kubeblocks = KubeBlocksVersion::None;
@@ -93,6 +107,10 @@ struct Inventory {
   std::vector<nlohmann::json> vmclusters;
   std::vector<Pod> pods;
   std::vector<nlohmann::json> configmaps;
+
+  // check --probe: per consumer pod ("namespace/name"), what its pages said; warnings about the whole probe.
+  std::map<std::string, PodProbe> probes;
+  std::vector<std::string> warnings;
 
   // Namespaces that could not be read (403 and the like): namespace -> one-line error.
   std::map<std::string, std::string> namespace_errors;

@@ -108,6 +108,13 @@ public:
   };
   std::vector<bool> serves_all(const std::vector<ApiProbe> &probes);
 
+  // GETs of paths the API server proxies to pods (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/metrics`), sent
+  // together over the connection with this client's credentials. Best effort by design: no retry (a pod that
+  // does not answer in its request's timeout, capped by the deadline, is reported, not waited for), no Accept:
+  // application/json. One result per request, in order: a status is a response, whoever sent it (the API
+  // server's 403 and 503, or the pod's own 401).
+  std::vector<HttpTransport::Result> proxy_get(std::vector<HttpRequest> requests);
+
   nlohmann::json create(const Resource &r, const std::string &ns, const nlohmann::json &body, DryRun dry_run);
   nlohmann::json patch(const Resource &r, const std::string &ns, const std::string &name, PatchType type,
                        const nlohmann::json &body, DryRun dry_run);

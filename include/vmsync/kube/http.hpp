@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ struct HttpRequest {
   // Ask for gzip and keep the body as received: the caller inflates it while parsing (see the response's
   // content-encoding header). Otherwise bodies arrive decompressed.
   bool keep_compressed = false;
+  // When set, the body is handed over chunk by chunk as it arrives (decompressed), with the response's status,
+  // instead of kept in the response; returning false ends the transfer there (a TransferError: the caller knows
+  // why it stopped). For pages read as they stream (a pod's /metrics) that must never be held whole.
+  std::function<bool(int status, std::string_view chunk)> on_body;
 };
 
 struct HttpResponse {

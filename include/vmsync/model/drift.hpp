@@ -2,6 +2,7 @@
 // The drift model: plain data in, plain data out, no I/O. Discovery (check/) fills the inputs from the API or
 // from manifests; renderers (report/) print the outputs. Everything here is unit-tested exhaustively.
 #include "vmsync/model/address.hpp"
+#include "vmsync/model/vm_pages.hpp"
 
 #include <memory>
 #include <optional>
@@ -47,6 +48,19 @@ struct ListSource {
 };
 std::string_view to_string(ListSource::Kind k) noexcept; // "templateArgs" / "templateEnv" / "configMap" / "unknown"
 
+// What a pod's VictoriaMetrics process said about itself when vmsync read its pages (check --probe): the truth
+// that the spec and ConfigMaps only let us infer.
+struct Observed {
+  std::string via;                       // "proxy" (through the API server) or "direct" (the pod's IP)
+  std::string at;                        // when the pages were read, RFC 3339 UTC
+  std::string source;                    // the page `running` was read from: "/flags" or "/metrics"
+  std::vector<std::string> running;      // the -storageNode list the process runs with
+  std::optional<std::string> started_at; // vm_app_start_timestamp, RFC 3339 UTC
+  std::string version;                   // vm_app_version
+  bool metrics = false;                  // /metrics was read: `nodes` is what the process uses
+  std::vector<NodeUse> nodes;            // the storage nodes its metrics name, with reachability
+};
+
 // Per pod inputs: what the pod runs with (or why we cannot know) and the evidence behind it.
 struct PodObservation {
   std::string name;
@@ -57,6 +71,10 @@ struct PodObservation {
   // The container started before its source (a ConfigMap) last changed, so `running` (when read from the
   // source) is not what the process has. With running unknown this makes the pod Stale instead of Unknown.
   bool started_before_source_change = false;
+  // Set when the pod was probed: what it said, which `running` then is (see observe.hpp apply_probe).
+  std::shared_ptr<const Observed> observed;
+  // Nodes the process uses but cannot reach (from its /metrics), as it names them.
+  std::vector<std::string> unreachable;
 };
 
 struct PodDrift {
@@ -68,6 +86,8 @@ struct PodDrift {
   std::vector<std::string> missing;    // expected spellings missing from the pod
   std::vector<std::string> unexpected; // pod entries not expected
   std::vector<std::string> evidence;
+  std::shared_ptr<const Observed> observed; // null: not probed (or the probe failed; the evidence says why)
+  std::vector<std::string> unreachable;     // nodes the process uses but cannot reach
 };
 
 struct ConsumerInput {
@@ -141,6 +161,7 @@ struct Summary {
 
 struct DriftReport {
   std::vector<ClusterDrift> clusters;
+  std::vector<std::string> warnings; // about the whole run, e.g. a probe forbidden for every pod
   Summary summary;
 };
 

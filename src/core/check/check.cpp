@@ -69,6 +69,17 @@ model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *
         for (const auto *pod : cons.pods) {
           auto obs = observer.observe(*pod);
           if (cons.discovery_mode) obs.discovery = true;
+          if (scope.probe.mode != ProbeMode::Off) {
+            const auto probe = inv.probes.find(pod->namespace_ + "/" + pod->name);
+            if (probe != inv.probes.end())
+              apply_probe(obs, probe->second);
+            else
+              obs.evidence.emplace_back("probe: not probed (the pod is not running or has no IP yet)");
+            if (scope.probe.required && !obs.observed)
+              cd.errors.push_back(fmt::format(
+                  "pod {} ({}) could not be probed and --probe=require was given: {}", pod->name, in.workload.name,
+                  probe != inv.probes.end() ? probe->second.failure : "it is not running or has no IP yet"));
+          }
           in.pods.push_back(std::move(obs));
         }
         cd.consumers.push_back(model::compute_consumer(in));
@@ -100,6 +111,7 @@ model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *
     cd.errors.push_back(err);
     report.clusters.push_back(std::move(cd));
   }
+  report.warnings = inv.warnings;
   model::sort_report(report);
   report.summary = model::summarize(report.clusters);
   return report;

@@ -308,6 +308,7 @@ void Inventory::release_namespace(const std::string &ns) {
     free_storage(pod.uid);
     free_storage(pod.creation_timestamp);
     free_storage(pod.phase);
+    free_storage(pod.ips);
     free_storage(pod.owners);
     free_storage(pod.labels);
     free_storage(pod.annotations);

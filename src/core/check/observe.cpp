@@ -12,8 +12,10 @@
 #include "vmsync/model/container_env.hpp"
 #include "vmsync/model/storage_nodes.hpp"
 
+#include <charconv>
 #include <ctime>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace vmsync::check {
 
@@ -268,6 +270,92 @@ model::PodObservation PodObserver::observe(const Pod &pod) {
   else if (!unknown)
     obs.running = cl->list.entries;
   return obs;
+}
+
+std::optional<ProbeTarget> PodObserver::probe_target(const Pod &pod, model::Role role) {
+  if (pod.terminating || pod.primary_ip().empty() || pod.phase != "Running") return std::nullopt;
+  const auto &sl = spec_list(pod);
+  if (!sl.cl) return std::nullopt;
+  ProbeTarget t;
+  t.pod = &pod;
+  t.container = sl.cl->container;
+  t.port = role == model::Role::Insert ? 8480 : 8481;
+  // -httpListenAddr as VictoriaMetrics reads it (Go flag syntax, the last one wins): "host:port", ":port".
+  const auto &argv = sl.cl->raw_argv;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const auto arg = model::expand_kubelet(argv[i], sl.cl->env.vars);
+    std::string_view name = arg;
+    if (name.starts_with("--"))
+      name.remove_prefix(2);
+    else if (name.starts_with("-"))
+      name.remove_prefix(1);
+    else
+      continue;
+    std::string value;
+    if (name.starts_with("httpListenAddr="))
+      value = std::string(name.substr(15));
+    else if (name == "httpListenAddr" && i + 1 < argv.size())
+      value = model::expand_kubelet(argv[i + 1], sl.cl->env.vars);
+    else
+      continue;
+    value = model::expand_vm_env(value, sl.cl->env.vars);
+    const auto colon = value.rfind(':');
+    int port = 0;
+    const auto digits = std::string_view(value).substr(colon == std::string::npos ? value.size() : colon + 1);
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec == std::errc{} && ptr == digits.data() + digits.size() && port > 0 && port < 65536) t.port = port;
+  }
+  return t;
+}
+
+void apply_probe(model::PodObservation &obs, const PodProbe &probe) {
+  if (!probe.observed) {
+    obs.evidence.push_back(fmt::format("probe: {}; the verdict is inferred from the spec", probe.failure));
+    return;
+  }
+  const auto &o = *probe.observed;
+  std::vector<std::string> inferred = std::move(obs.evidence);
+  obs.evidence.clear();
+  std::optional<std::vector<std::string>> running;
+  if (obs.discovery) {
+    if (!o.metrics) {
+      obs.evidence.push_back(
+          fmt::format("automatic discovery: the nodes it found are on /metrics, which could not "
+                      "be read ({})",
+                      probe.note));
+      obs.evidence.insert(obs.evidence.end(), inferred.begin(), inferred.end());
+      obs.observed = probe.observed;
+      return;
+    }
+    std::vector<std::string> used;
+    for (const auto &n : o.nodes)
+      used.push_back(n.addr);
+    obs.evidence.push_back(
+        fmt::format("automatic discovery: uses the nodes its /metrics at {} name (read via {})", o.at, o.via));
+    running = std::move(used);
+    obs.discovery = false;
+  } else {
+    running = o.running;
+    obs.evidence.push_back(fmt::format("read from the pod's {} at {} (via {})", o.source, o.at, o.via));
+    if (obs.running && *obs.running != o.running)
+      obs.evidence.push_back(fmt::format("its spec says {} but the process runs the list above: the process wins",
+                                         fmt::join(*obs.running, ",")));
+    else if (!obs.running && obs.started_before_source_change)
+      obs.evidence.push_back("its spec could only tell that the process started before its list last changed");
+    else if (!obs.running)
+      obs.evidence.push_back("its spec alone could not tell what it runs with");
+    for (auto &line : inferred)
+      obs.evidence.push_back("spec: " + line);
+  }
+  if (!probe.note.empty()) obs.evidence.push_back(fmt::format("probe: {}", probe.note));
+  if (o.metrics)
+    for (const auto &n : o.nodes)
+      if (!n.reachable) obs.unreachable.push_back(n.addr);
+  if (!obs.unreachable.empty())
+    obs.evidence.push_back(fmt::format("cannot reach {} (its /metrics)", fmt::join(obs.unreachable, ", ")));
+  obs.running = std::move(running);
+  obs.started_before_source_change = false;
+  obs.observed = probe.observed;
 }
 
 } // namespace vmsync::check

@@ -7,7 +7,8 @@
 //   batch 3: for generic consumers only, their pods (one selector per label key set, over all namespaces with
 //            -A; see set_selector) and the ConfigMaps their templates reference (by name while they are few,
 //            else one list of the scope that keeps only those);
-//   batch 4: only when running pods reference ConfigMaps their templates do not.
+//   batch 4: only when running pods reference ConfigMaps their templates do not;
+//   batch 5: with --probe only, each consumer pod's own /flags and /metrics (probe.cpp), not a list.
 // So a check makes a bounded number of requests however large the fleet: with -A on the benchmark's fleet of
 // 200 clusters, 16 (bench/README.md).
 // Pods and workloads are parsed through the filters of field_filter.hpp, so only what check and fix read is
@@ -25,6 +26,8 @@
 
 #include "discover.hpp"
 #include "field_filter.hpp"
+#include "observe.hpp"
+#include "probe.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/kube/client.hpp"
 
@@ -218,30 +221,102 @@ void collect_configmap_refs(const nlohmann::json &pod_spec, const std::string &n
   }
 }
 
-} // namespace
-
-Inventory read_inventory(kube::Client &client, const Scope &scope) {
-  Inventory inv;
-  const std::string ns = scope_ns(scope);
+// The reading, as the steps read_inventory runs in order. Each step adds its lists to `batch` and runs them as one
+// round of requests; later steps decide what to ask from what the earlier ones found.
+class Reader {
+public:
+  Reader(kube::Client &client, const Scope &scope) : client_(client), scope_(scope) {}
 
   // Batch 1: which optional APIs exist, all asked in one round. A missing CRD is normal, not an error.
-  const auto served = client.serves_all({{"workloads.kubeblocks.io", "v1", "instancesets"},
-                                         {"workloads.kubeblocks.io", "v1alpha1", "instancesets"},
-                                         {"operator.victoriametrics.com", "v1beta1", "vmclusters"}});
-  if (served[0])
-    inv.kubeblocks = KubeBlocksVersion::V10;
-  else if (served[1])
-    inv.kubeblocks = KubeBlocksVersion::V09;
-  inv.vm_operator = served[2];
+  void optional_apis() {
+    const auto served = client_.serves_all({{"workloads.kubeblocks.io", "v1", "instancesets"},
+                                            {"workloads.kubeblocks.io", "v1alpha1", "instancesets"},
+                                            {"operator.victoriametrics.com", "v1beta1", "vmclusters"}});
+    if (served[0])
+      inv_.kubeblocks = KubeBlocksVersion::V10;
+    else if (served[1])
+      inv_.kubeblocks = KubeBlocksVersion::V09;
+    inv_.vm_operator = served[2];
+  }
 
-  // Batch 2, over all namespaces at once, or per namespace (see the -A fallback above).
-  std::vector<Pending> batch;
-  std::string ns_now; // the namespace of the lists being added
-  auto add = [&](const Resource &r, std::string selector, Sink sink) {
+  // Batch 2: every layout's workloads, custom resources, pods and ConfigMaps, over all namespaces at once, or per
+  // namespace (see the -A fallback at the top of this file).
+  void layout_lists() {
+    add_lists(scope_ns(scope_));
+    cluster_wide_ = scope_.all_namespaces;
+    if (!run_batch(client_, batch_, inv_)) return;
+    cluster_wide_ = false;
+    // -A forbidden: start over, namespace by namespace (what the cluster-wide lists did return is dropped, so no
+    // namespace is half read).
+    Inventory fresh;
+    fresh.kubeblocks = inv_.kubeblocks;
+    fresh.vm_operator = inv_.vm_operator;
+    inv_ = std::move(fresh);
+    for (const auto &where : readable_candidates(client_, scope_.namespace_, inv_))
+      add_lists(where);
+    run_batch(client_, batch_, inv_);
+  }
+
+  // Batch 3: generic consumers (opt-in by annotation or by --relation): their pods, their storage's pods and the
+  // ConfigMaps their templates reference, all in one round. See set_selector() for how pods are listed.
+  void generic_consumers() {
+    Wanted wanted;
+    std::set<std::pair<std::string, std::string>> storage_refs;
+    for (const auto *list : {&inv_.deployments, &inv_.statefulsets}) {
+      for (const auto &w : *list) {
+        if (!is_generic_consumer(w)) continue;
+        auto target = annotation(w, "vmsync.io/storage-workload");
+        for (const auto &r : scope_.relations)
+          if (r.consumer.ends_with("/" + meta_name(w))) target = r.storage;
+        auto slash = target.find('/');
+        const auto storage = slash == std::string::npos ? target : target.substr(slash + 1);
+        if (!in_scope(storage)) continue;
+        pods_of(w, wanted);
+        collect_configmap_refs(at_path(w, {"spec", "template", "spec"}), meta_namespace(w), cm_refs_);
+        storage_refs.emplace(meta_namespace(w), storage);
+      }
+    }
+    for (const auto &sts : inv_.statefulsets)
+      if (storage_refs.contains({meta_namespace(sts), meta_name(sts)})) pods_of(sts, wanted);
+    add_generic_pods(wanted);
+    ask_configmaps();
+    run_batch(client_, batch_, inv_);
+  }
+
+  // Batch 4, rarely needed: ConfigMaps that only running pods reference (their specs may differ from the
+  // template's).
+  void pod_configmaps() {
+    for (const auto &p : inv_.pods)
+      collect_configmap_refs(*p.spec, p.namespace_, cm_refs_);
+    ask_configmaps();
+    run_batch(client_, batch_, inv_);
+  }
+
+  // Batch 5, with --probe only: each consumer pod's own /flags and /metrics (probe.cpp). The pods are those the
+  // report judges: discovery runs here once to find them, and again, namespace by namespace, in compute_report.
+  void probe() {
+    if (scope_.probe.mode == ProbeMode::Off) return;
+    std::vector<ProbeTarget> targets;
+    PodObserver observer(inv_);
+    std::set<const Pod *> seen;
+    for (const auto &cluster : discover_clusters(inv_, scope_))
+      for (const auto &cons : cluster.consumers)
+        for (const auto *pod : cons.pods)
+          if (seen.insert(pod).second)
+            if (auto t = observer.probe_target(*pod, cons.role)) targets.push_back(std::move(*t));
+    probe_pods(client_, scope_.probe, targets, inv_);
+  }
+
+  Inventory take() { return std::move(inv_); }
+
+private:
+  using Wanted = std::map<std::pair<std::string, std::vector<std::string>>, LabelSets>; // (ns, keys) -> values
+
+  void add(const Resource &r, std::string selector, Sink sink) {
     ListQuery q;
     q.resource = r;
-    q.namespace_ = ns_now;
-    q.options.limit = page_limit(scope, selector);
+    q.namespace_ = ns_now_;
+    q.options.limit = page_limit(scope_, selector);
     q.options.label_selector = std::move(selector);
     if (sink == kPods) q.items = {pod_fields(), {}};
     if (sink == &Inventory::instancesets) q.items = {workload_fields(), {}};
@@ -251,6 +326,7 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     // Deployment is never storage, so one that cannot be a consumer is not kept at all (a large cluster's
     // Deployments are mostly unrelated applications); such a StatefulSet may still be some cluster's storage,
     // which needs its spec and status, not its pod template's containers.
+    const Scope &scope = scope_;
     if (sink == &Inventory::deployments)
       q.items = {workload_fields(), {}, [&scope](const nlohmann::json &head) {
                    return may_be_consumer(head, scope) ? workload_fields().get() : nullptr;
@@ -259,58 +335,43 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
       q.items = {workload_fields(), {}, [&scope](const nlohmann::json &head) {
                    return may_be_consumer(head, scope) ? workload_fields().get() : storage_fields().get();
                  }};
-    batch.push_back({std::move(q), sink, {}});
-  };
-  const std::string &user_sel = scope.label_selector;
-  auto with_user = [&](const std::string &sel) {
+    batch_.push_back({std::move(q), sink, {}});
+  }
+
+  [[nodiscard]] std::string with_user(const std::string &sel) const {
+    const std::string &user_sel = scope_.label_selector;
     if (user_sel.empty()) return sel;
     return sel.empty() ? user_sel : sel + "," + user_sel;
-  };
-  auto add_lists = [&](const std::string &where) {
-    ns_now = where;
+  }
+
+  void add_lists(const std::string &where) {
+    ns_now_ = where;
     add(kube::resources::statefulsets, with_user(""), &Inventory::statefulsets);
     add(kube::resources::deployments, with_user(""), &Inventory::deployments);
     add(kube::resources::pods, kHelmPods, kPods);
-    if (inv.vm_operator) {
+    if (inv_.vm_operator) {
       add(kVMCluster, with_user(""), &Inventory::vmclusters);
       add(kube::resources::pods, kOperatorPods, kPods);
     }
-    if (inv.kubeblocks != KubeBlocksVersion::None) {
-      const bool v10 = inv.kubeblocks == KubeBlocksVersion::V10;
+    if (inv_.kubeblocks != KubeBlocksVersion::None) {
+      const bool v10 = inv_.kubeblocks == KubeBlocksVersion::V10;
       add(v10 ? kInstanceSetV1 : kInstanceSetV1alpha1, with_user(kKubeBlocksObjects), &Inventory::instancesets);
       add(v10 ? kKbClusterV1 : kKbClusterV1alpha1, with_user(""), &Inventory::kb_clusters);
       add(kube::resources::pods, kKubeBlocksObjects, kPods);
       add(kube::resources::configmaps, kKubeBlocksObjects, &Inventory::configmaps);
     }
-  };
-  add_lists(ns);
-  bool cluster_wide = scope.all_namespaces; // whether lists over all namespaces are allowed
-  if (run_batch(client, batch, inv)) {
-    cluster_wide = false;
-    // -A forbidden: start over, namespace by namespace (what the cluster-wide lists did return is dropped, so
-    // no namespace is half read).
-    Inventory fresh;
-    fresh.kubeblocks = inv.kubeblocks;
-    fresh.vm_operator = inv.vm_operator;
-    inv = std::move(fresh);
-    for (const auto &where : readable_candidates(client, scope.namespace_, inv))
-      add_lists(where);
-    run_batch(client, batch, inv);
   }
 
-  // Batch 3: generic consumers (opt-in by annotation or by --relation): their pods, their storage's pods and the
-  // ConfigMaps their templates reference, all in one round. See set_selector() for how pods are listed.
-  std::map<std::pair<std::string, std::vector<std::string>>, LabelSets> wanted; // (namespace, keys) -> values
-  std::set<std::pair<std::string, std::string>> cm_refs;
-  auto is_generic_consumer = [&](const nlohmann::json &w) {
+  [[nodiscard]] bool is_generic_consumer(const nlohmann::json &w) const {
     if (!annotation(w, "vmsync.io/storage-workload").empty()) return true;
-    for (const auto &r : scope.relations) {
+    for (const auto &r : scope_.relations) {
       auto slash = r.consumer.find('/');
       if (slash != std::string::npos && r.consumer.substr(slash + 1) == meta_name(w)) return true;
     }
     return false;
-  };
-  auto pods_of = [&](const nlohmann::json &w) {
+  }
+
+  static void pods_of(const nlohmann::json &w, Wanted &wanted) {
     const auto &ml = at_path(w, {"spec", "selector", "matchLabels"});
     if (!ml.is_object()) return;
     std::vector<std::string> keys;
@@ -320,95 +381,82 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
     auto &sets = wanted[{meta_namespace(w), keys}];
     for (const auto &[k, v] : ml.items())
       if (v.is_string()) sets[k].insert(v.get<std::string>());
-  };
+  }
+
   // A generic cluster is named after its storage workload; when clusters are named, the others' consumers are
   // not read (their pods and ConfigMaps would cost a round of requests whose answers the report then drops).
-  auto in_scope = [&](const std::string &cluster) {
-    return scope.clusters.empty() ||
-           std::find(scope.clusters.begin(), scope.clusters.end(), cluster) != scope.clusters.end();
-  };
-  std::set<std::pair<std::string, std::string>> storage_refs;
-  for (const auto *list : {&inv.deployments, &inv.statefulsets}) {
-    for (const auto &w : *list) {
-      if (!is_generic_consumer(w)) continue;
-      auto target = annotation(w, "vmsync.io/storage-workload");
-      for (const auto &r : scope.relations)
-        if (r.consumer.ends_with("/" + meta_name(w))) target = r.storage;
-      auto slash = target.find('/');
-      const auto storage = slash == std::string::npos ? target : target.substr(slash + 1);
-      if (!in_scope(storage)) continue;
-      pods_of(w);
-      collect_configmap_refs(at_path(w, {"spec", "template", "spec"}), meta_namespace(w), cm_refs);
-      storage_refs.emplace(meta_namespace(w), storage);
-    }
+  [[nodiscard]] bool in_scope(const std::string &cluster) const {
+    return scope_.clusters.empty() ||
+           std::find(scope_.clusters.begin(), scope_.clusters.end(), cluster) != scope_.clusters.end();
   }
-  for (const auto &sts : inv.statefulsets)
-    if (storage_refs.contains({meta_namespace(sts), meta_name(sts)})) pods_of(sts);
-  // With -A, the pods of every namespace's workloads with the same label keys are one list over all
-  // namespaces (the union of their values; a pod of another namespace is dropped on its metadata as its page is
-  // parsed), so the number of requests does not grow with the fleet. A selector stays under kMaxSelector
-  // characters, though: the namespaces whose values would make it longer start another list. Per namespace
-  // when lists over all namespaces are forbidden.
-  auto pods_query = [&](const std::string &where, const LabelSets &sets) {
+
+  [[nodiscard]] Pending pods_query(const std::string &where, const LabelSets &sets) const {
     ListQuery q;
     q.resource = kube::resources::pods;
     q.namespace_ = where;
     q.options.label_selector = set_selector(sets);
-    q.options.limit = page_limit(scope, q.options.label_selector);
+    q.options.limit = page_limit(scope_, q.options.label_selector);
     q.items = {pod_fields(), {}};
     return Pending{std::move(q), kPods, {}};
-  };
-  struct Group {
-    LabelSets sets;
-    std::set<std::string> namespaces;
-    std::vector<Pending> instead; // the same pods, per namespace
-  };
-  std::map<std::vector<std::string>, std::vector<Group>> by_keys;
-  for (const auto &[where, sets] : wanted) {
-    if (!cluster_wide) {
-      batch.push_back(pods_query(where.first, sets));
-      continue;
-    }
-    auto &groups = by_keys[where.second];
-    LabelSets merged = groups.empty() ? LabelSets{} : groups.back().sets;
-    for (const auto &[k, values] : sets) merged[k].insert(values.begin(), values.end());
-    if (groups.empty() || set_selector(merged).size() > kMaxSelector) {
-      groups.emplace_back();
-      merged = sets;
-    }
-    auto &g = groups.back();
-    g.sets = std::move(merged);
-    g.namespaces.insert(where.first);
-    g.instead.push_back(pods_query(where.first, sets));
   }
-  for (auto &entry : by_keys) {
-    for (auto &g : entry.second) {
-      auto namespaces = std::make_shared<const std::set<std::string>>(std::move(g.namespaces));
-      auto p = pods_query("", g.sets);
-      p.query.items.triage = [namespaces](const nlohmann::json &head) {
-        return namespaces->contains(meta_namespace(head)) ? pod_fields().get() : nullptr;
-      };
-      p.instead = std::move(g.instead);
-      batch.push_back(std::move(p));
+
+  // With -A, the pods of every namespace's workloads with the same label keys are one list over all namespaces
+  // (the union of their values; a pod of another namespace is dropped on its metadata as its page is parsed), so
+  // the number of requests does not grow with the fleet. A selector stays under kMaxSelector characters, though:
+  // the namespaces whose values would make it longer start another list. Per namespace when lists over all
+  // namespaces are forbidden.
+  void add_generic_pods(const Wanted &wanted) {
+    struct Group {
+      LabelSets sets;
+      std::set<std::string> namespaces;
+      std::vector<Pending> instead; // the same pods, per namespace
+    };
+    std::map<std::vector<std::string>, std::vector<Group>> by_keys;
+    for (const auto &[where, sets] : wanted) {
+      if (!cluster_wide_) {
+        batch_.push_back(pods_query(where.first, sets));
+        continue;
+      }
+      auto &groups = by_keys[where.second];
+      LabelSets merged = groups.empty() ? LabelSets{} : groups.back().sets;
+      for (const auto &[k, values] : sets)
+        merged[k].insert(values.begin(), values.end());
+      if (groups.empty() || set_selector(merged).size() > kMaxSelector) {
+        groups.emplace_back();
+        merged = sets;
+      }
+      auto &g = groups.back();
+      g.sets = std::move(merged);
+      g.namespaces.insert(where.first);
+      g.instead.push_back(pods_query(where.first, sets));
+    }
+    for (auto &entry : by_keys) {
+      for (auto &g : entry.second) {
+        auto namespaces = std::make_shared<const std::set<std::string>>(std::move(g.namespaces));
+        auto p = pods_query("", g.sets);
+        p.query.items.triage = [namespaces](const nlohmann::json &head) {
+          return namespaces->contains(meta_namespace(head)) ? pod_fields().get() : nullptr;
+        };
+        p.instead = std::move(g.instead);
+        batch_.push_back(std::move(p));
+      }
     }
   }
 
-  // ConfigMaps are read by name (a field selector; one request each) while a few are wanted from a scope, and
-  // by one list of the scope, keeping only the wanted ones as its pages are parsed, when more are: so requests
-  // stay bounded whatever the fleet, and the bytes of unrelated ConfigMaps are paid only where many are wanted.
-  std::set<std::pair<std::string, std::string>> asked;
-  auto by_name = [&](const std::pair<std::string, std::string> &ref) {
+  static Pending configmap_by_name(const std::pair<std::string, std::string> &ref) {
     ListQuery q;
     q.resource = kube::resources::configmaps;
     q.namespace_ = ref.first;
     q.options.field_selector = "metadata.name=" + ref.second;
     return Pending{std::move(q), &Inventory::configmaps, {}};
-  };
-  auto listed = [&](const std::string &where, std::set<std::pair<std::string, std::string>> refs) {
+  }
+
+  [[nodiscard]] Pending configmaps_listed(const std::string &where,
+                                          std::set<std::pair<std::string, std::string>> refs) const {
     ListQuery q;
     q.resource = kube::resources::configmaps;
     q.namespace_ = where;
-    q.options.limit = page_limit(scope, "");
+    q.options.limit = page_limit(scope_, "");
     auto wanted_refs = std::make_shared<const std::set<std::pair<std::string, std::string>>>(std::move(refs));
     // Decided on the metadata, so the others' data (dashboards, often) is never built.
     q.items = {configmap_fields(), {}, [wanted_refs](const nlohmann::json &head) {
@@ -417,41 +465,58 @@ Inventory read_inventory(kube::Client &client, const Scope &scope) {
                }};
     Pending p{std::move(q), &Inventory::configmaps, {}};
     if (where.empty())
-      for (const auto &ref : *wanted_refs) p.instead.push_back(by_name(ref));
+      for (const auto &ref : *wanted_refs)
+        p.instead.push_back(configmap_by_name(ref));
     return p;
-  };
-  auto ask_configmaps = [&] {
+  }
+
+  // ConfigMaps are read by name (a field selector; one request each) while a few are wanted from a scope, and by
+  // one list of the scope, keeping only the wanted ones as its pages are parsed, when more are: so requests stay
+  // bounded whatever the fleet, and the bytes of unrelated ConfigMaps are paid only where many are wanted.
+  void ask_configmaps() {
     std::map<std::string, std::set<std::pair<std::string, std::string>>> missing; // by namespace
     std::size_t count = 0;
-    for (const auto &ref : cm_refs) {
-      if (inv.configmap(ref.first, ref.second) != nullptr || !asked.insert(ref).second) continue;
+    for (const auto &ref : cm_refs_) {
+      if (inv_.configmap(ref.first, ref.second) != nullptr || !asked_.insert(ref).second) continue;
       missing[ref.first].insert(ref);
       ++count;
     }
-    if (cluster_wide && count > kConfigMapsByName) {
+    if (cluster_wide_ && count > kConfigMapsByName) {
       std::set<std::pair<std::string, std::string>> all;
       for (auto &[where, refs] : missing) all.merge(refs);
-      batch.push_back(listed("", std::move(all)));
+      batch_.push_back(configmaps_listed("", std::move(all)));
       return;
     }
     for (auto &[where, refs] : missing) {
       if (refs.size() > kConfigMapsByName) {
-        batch.push_back(listed(where, std::move(refs)));
+        batch_.push_back(configmaps_listed(where, std::move(refs)));
         continue;
       }
-      for (const auto &ref : refs) batch.push_back(by_name(ref));
+      for (const auto &ref : refs)
+        batch_.push_back(configmap_by_name(ref));
     }
-  };
-  ask_configmaps();
-  run_batch(client, batch, inv);
+  }
 
-  // Batch 4, rarely needed: ConfigMaps that only running pods reference (their specs may differ from the
-  // template's).
-  for (const auto &p : inv.pods)
-    collect_configmap_refs(*p.spec, p.namespace_, cm_refs);
-  ask_configmaps();
-  run_batch(client, batch, inv);
-  return inv;
+  kube::Client &client_;
+  const Scope &scope_;
+  Inventory inv_;
+  std::vector<Pending> batch_;
+  std::string ns_now_;                                    // the namespace of the lists being added
+  bool cluster_wide_ = false;                             // whether lists over all namespaces are allowed
+  std::set<std::pair<std::string, std::string>> cm_refs_; // ConfigMaps referenced by consumers
+  std::set<std::pair<std::string, std::string>> asked_;   // ConfigMaps already asked for
+};
+
+} // namespace
+
+Inventory read_inventory(kube::Client &client, const Scope &scope) {
+  Reader read(client, scope);
+  read.optional_apis();
+  read.layout_lists();
+  read.generic_consumers();
+  read.pod_configmaps();
+  read.probe();
+  return read.take();
 }
 
 } // namespace vmsync::check

@@ -202,6 +202,10 @@ Work analyse(const check::ConsumerSpec &cons, const check::ClusterSpec &c, const
   for (const auto *pod : cons.pods) {
     auto obs = observer.observe(*pod);
     if (cons.discovery_mode) obs.discovery = true;
+    // fix --probe: what the pod's own pages say wins over its spec here too, so a pod already running the right
+    // list is not restarted.
+    if (const auto probe = inv.probes.find(pod->namespace_ + "/" + pod->name); probe != inv.probes.end())
+      check::apply_probe(obs, probe->second);
     in.pods.push_back(std::move(obs));
   }
   w.source = in.source;

@@ -857,6 +857,60 @@ std::vector<bool> Client::serves_all(const std::vector<ApiProbe> &probes) {
   return out;
 }
 
+std::vector<HttpTransport::Result> Client::proxy_get(std::vector<HttpRequest> requests) {
+  auto &impl = *impl_;
+  std::vector<HttpTransport::Result> out(requests.size());
+  std::vector<HttpRequest> batch;
+  std::vector<std::size_t> sent;
+  const auto now = impl.options.now();
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    HttpRequest r = std::move(requests[i]);
+    r.method = Method::Get;
+    r.headers.emplace_back("User-Agent", impl.options.user_agent);
+    if (impl.options.deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*impl.options.deadline - now);
+      if (left.count() <= 0) {
+        out[i].error = std::make_exception_ptr(
+            TransferError(TransferFailure::Timeout,
+                          fmt::format("GET {}: the deadline passed before it could be sent", impl.url(r.path))));
+        continue;
+      }
+      if (r.timeout.count() == 0 || left < r.timeout) r.timeout = left;
+    }
+    try {
+      impl.authorize(r);
+    } catch (const Error &) {
+      out[i].error = std::current_exception();
+      continue;
+    }
+    impl.log_request(r);
+    batch.push_back(std::move(r));
+    sent.push_back(i);
+  }
+  if (batch.empty()) return out;
+  std::vector<std::string> paths;
+  paths.reserve(batch.size());
+  for (const auto &r : batch)
+    paths.push_back(r.path);
+  auto results = impl.transport->send_all(std::move(batch));
+  for (std::size_t k = 0; k < sent.size(); ++k) {
+    auto &res = results.at(k);
+    if (res.response) {
+      HttpRequest shown;
+      shown.path = paths[k];
+      impl.log_response(shown, *res.response);
+    } else {
+      try {
+        if (res.error) std::rethrow_exception(res.error);
+      } catch (const std::exception &e) {
+        impl.log(6, redact(fmt::format("GET {} failed: {}", impl.url(paths[k]), e.what()), impl.secrets()));
+      }
+    }
+    out[sent[k]] = std::move(res);
+  }
+  return out;
+}
+
 nlohmann::json Client::create(const Resource &r, const std::string &ns, const nlohmann::json &body, DryRun dry_run) {
   std::string name;
   if (auto meta = body.find("metadata"); meta != body.end() && meta->is_object()) name = meta->value("name", "");

@@ -291,6 +291,11 @@ private:
 
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *user) {
     auto *t = static_cast<Transfer *>(user);
+    if (t->request.on_body) {
+      long status = 0;
+      if (curl_easy_getinfo(t->easy.get(), CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
+      return t->request.on_body(static_cast<int>(status), std::string_view(data, size * count)) ? size * count : 0;
+    }
     t->response.body.append(data, size * count);
     return size * count;
   }

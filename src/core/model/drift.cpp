@@ -194,6 +194,8 @@ ConsumerDrift compute_consumer(const ConsumerInput &in) {
       p.running = run->list;
     }
     p.evidence = pod.evidence;
+    p.observed = pod.observed;
+    p.unreachable = pod.unreachable;
     if (pod.discovery) {
       p.status = PodStatus::Discovery;
     } else if (!pod.running) {

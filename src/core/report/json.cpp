@@ -30,13 +30,36 @@ ojson object_ref(const model::ObjectRef &r) {
   return ojson{{"kind", r.kind}, {"name", r.name}};
 }
 
+// What the probe read from the pod's own pages (check --probe).
+ojson observed_json(const model::Observed &o) {
+  ojson nodes = nullptr;
+  if (o.metrics) {
+    nodes = ojson::array();
+    for (const auto &n : o.nodes)
+      nodes.push_back(ojson{{"addr", n.addr}, {"reachable", n.reachable}});
+  }
+  return ojson{{"via", o.via},
+               {"at", o.at},
+               {"source", o.source},
+               {"running", strings(o.running)},
+               {"startedAt", o.started_at ? ojson(*o.started_at) : ojson(nullptr)},
+               {"version", o.version},
+               {"nodes", nodes}};
+}
+
 ojson pod_json(const model::PodDrift &p) {
-  return ojson{{"name", p.name},
-               {"status", model::to_string(p.status)},
-               {"running", optional_strings(p.running)},
-               {"missing", strings(p.missing)},
-               {"unexpected", strings(p.unexpected)},
-               {"evidence", strings(p.evidence)}};
+  ojson j{{"name", p.name},
+          {"status", model::to_string(p.status)},
+          {"running", optional_strings(p.running)},
+          {"missing", strings(p.missing)},
+          {"unexpected", strings(p.unexpected)},
+          {"evidence", strings(p.evidence)}};
+  // Only for probed pods, so reports without --probe keep their shape.
+  if (p.observed) {
+    j["observed"] = observed_json(*p.observed);
+    j["unreachable"] = strings(p.unreachable);
+  }
+  return j;
 }
 
 ojson consumer_json(const model::ConsumerDrift &c) {
@@ -191,8 +214,10 @@ nlohmann::ordered_json to_json(const model::DriftReport &r) {
   ojson clusters = ojson::array();
   for (const auto &c : r.clusters)
     clusters.push_back(cluster_json(c));
-  return ojson{
-      {"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}, {"summary", summary_json(r.summary)}};
+  ojson j{{"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}};
+  if (!r.warnings.empty()) j["warnings"] = strings(r.warnings);
+  j["summary"] = summary_json(r.summary);
+  return j;
 }
 
 void render_json(const model::DriftReport &r, std::ostream &out) {
@@ -208,6 +233,10 @@ void render_json(const model::DriftReport &r, std::ostream &out) {
       write_nested(out, dump(cluster_json(r.clusters[i])), 2);
     }
     out << "\n  ]";
+  }
+  if (!r.warnings.empty()) {
+    out << ",\n  \"warnings\": ";
+    write_nested(out, dump(strings(r.warnings)), 1);
   }
   out << ",\n  \"summary\": ";
   write_nested(out, dump(summary_json(r.summary)), 1);

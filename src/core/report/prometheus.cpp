@@ -52,7 +52,8 @@ struct Family {
 // What a role's consumers add up to in one cluster.
 struct RoleTotals {
   long pods = 0, stale = 0, unknown = 0;
-  std::set<std::string> missing, unexpected;
+  long probed = 0; // pods whose own pages were read (check --probe)
+  std::set<std::string> missing, unexpected, unreachable;
   bool source_drift = false;
 };
 
@@ -67,6 +68,8 @@ std::map<model::Role, RoleTotals> role_totals(const model::ClusterDrift &c) {
       t.unknown += p.status == PodStatus::Unknown ? 1 : 0;
       t.missing.insert(p.missing.begin(), p.missing.end());
       t.unexpected.insert(p.unexpected.begin(), p.unexpected.end());
+      t.probed += p.observed ? 1 : 0;
+      t.unreachable.insert(p.unreachable.begin(), p.unreachable.end());
     }
   }
   return out;
@@ -105,6 +108,10 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
                               "Distinct entries in the lists of the role's pods that are not vmstorage nodes.");
   Family &source = family("vmsync_source_drift",
                           "1 when the source of the role's list (pod template or ConfigMap) is wrong, else 0.");
+  // With check --probe only (no samples otherwise, so the families are left out).
+  Family &probed = family("vmsync_probed_pods", "Pods whose own /flags or /metrics were read (check --probe).");
+  Family &unreachable =
+      family("vmsync_unreachable_nodes", "Distinct vmstorage nodes the role's probed pods use but cannot reach.");
 
   for (const auto &c : r.clusters) {
     const Labels cl{{"namespace", c.namespace_}, {"cluster", c.name}};
@@ -125,6 +132,10 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
       missing.samples.push_back({l, std::to_string(t.missing.size())});
       unexpected.samples.push_back({l, std::to_string(t.unexpected.size())});
       source.samples.push_back({l, t.source_drift ? "1" : "0"});
+      if (t.probed > 0) {
+        probed.samples.push_back({l, std::to_string(t.probed)});
+        unreachable.samples.push_back({l, std::to_string(t.unreachable.size())});
+      }
     }
   }
 

@@ -205,7 +205,11 @@ std::vector<Row> rows_of(const model::ClusterDrift &c, const RenderOptions &o) {
       r.push_back({p.name, {}});
       r.push_back({std::string(model::to_string(p.status)), color_of(p.status)});
       r.push_back({unknown_list ? "?" : addresses(p.missing, c.namespace_, o.wide), {}});
-      r.push_back({unknown_list ? "?" : addresses(p.unexpected, c.namespace_, o.wide, p.evidence), {}});
+      std::string unexpected = unknown_list ? "?" : addresses(p.unexpected, c.namespace_, o.wide, p.evidence);
+      // Nodes the probe saw the process fail to reach (check --probe), marked where the pod's nodes are.
+      if (!p.unreachable.empty())
+        unexpected += " [unreachable: " + addresses(p.unreachable, c.namespace_, o.wide) + "]";
+      r.push_back({std::move(unexpected), {}});
       if (o.wide) {
         r.push_back({ref(consumer.workload), {}});
         r.push_back({source, {}});

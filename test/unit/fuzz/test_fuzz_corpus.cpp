@@ -16,6 +16,7 @@ int vmsync_fuzz_storage_nodes(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_list_page(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_list_page_parser(const std::uint8_t *data, std::size_t size);
 int vmsync_fuzz_manifests(const std::uint8_t *data, std::size_t size);
+int vmsync_fuzz_vm_pages(const std::uint8_t *data, std::size_t size);
 
 namespace {
 
@@ -55,3 +56,4 @@ TEST_CASE("fuzz corpus: storage_nodes") { replay("storage_nodes", vmsync_fuzz_st
 TEST_CASE("fuzz corpus: list_page") { replay("list_page", vmsync_fuzz_list_page, 5); }
 TEST_CASE("fuzz corpus: list_page_parser") { replay("list_page_parser", vmsync_fuzz_list_page_parser, 5); }
 TEST_CASE("fuzz corpus: manifests") { replay("manifests", vmsync_fuzz_manifests, 5); }
+TEST_CASE("fuzz corpus: vm_pages") { replay("vm_pages", vmsync_fuzz_vm_pages, 5); }

@@ -23,13 +23,24 @@ inline model::DriftReport sample_report() {
   ins.source.object = {"ConfigMap", "vm-vminsert-env", "mon"};
   ins.source.key = "VMSTORAGE_ADDR";
   ins.source.entries = ins.expected;
-  PodObservation p0{"vm-vminsert-0", std::vector<std::string>{"vm-vmstorage-0:8400", "vm-vmstorage-1:8400"}, false,
-                    true, {}, false};
-  PodObservation p1{"vm-vminsert-1", std::nullopt, false, true,
+  PodObservation p0{"vm-vminsert-0",
+                    std::vector<std::string>{"vm-vmstorage-0:8400", "vm-vmstorage-1:8400"},
+                    false,
+                    true,
+                    {},
+                    false,
+                    nullptr,
+                    {}};
+  PodObservation p1{"vm-vminsert-1",
+                    std::nullopt,
+                    false,
+                    true,
                     {"container started 2026-01-01T10:00:00Z, before configmap vm-vminsert-env changed at "
                      "2026-01-01T11:00:00Z"},
-                    true};
-  PodObservation p10{"vm-vminsert-10", ins.expected, false, true, {}, false};
+                    true,
+                    nullptr,
+                    {}};
+  PodObservation p10{"vm-vminsert-10", ins.expected, false, true, {}, false, nullptr, {}};
   ins.pods = {p10, p1, p0};
 
   ConsumerInput sel = ins;
@@ -39,7 +50,7 @@ inline model::DriftReport sample_report() {
   sel.source.description = "configmap/vm-vmselect-env key VMSTORAGE_ADDR";
   sel.source.object = {"ConfigMap", "vm-vmselect-env", "mon"};
   sel.source.entries = std::vector<std::string>{"vm-vmstorage-0:8401", "vm-vmstorage-1:8401"};
-  sel.pods = {PodObservation{"vm-vmselect-0", sel.expected, false, true, {}, false}};
+  sel.pods = {PodObservation{"vm-vmselect-0", sel.expected, false, true, {}, false, nullptr, {}}};
   kb.consumers = {compute_consumer(sel), compute_consumer(ins)};
   kb.status = cluster_status(kb);
 
@@ -58,8 +69,14 @@ inline model::DriftReport sample_report() {
   hins.source.description = "args of container vminsert";
   hins.source.object = {"Deployment", "metrics-vminsert", "apps"};
   hins.source.entries = hins.expected;
-  PodObservation d{"metrics-vminsert-5d8f-abcde", std::vector<std::string>{"srv+metrics-vmstorage"}, true, true, {},
-                   false};
+  PodObservation d{"metrics-vminsert-5d8f-abcde",
+                   std::vector<std::string>{"srv+metrics-vmstorage"},
+                   true,
+                   true,
+                   {},
+                   false,
+                   nullptr,
+                   {}};
   hins.pods = {d};
   helm.consumers = {compute_consumer(hins)};
   helm.status = cluster_status(helm);

@@ -123,3 +123,29 @@ TEST_CASE("render_prometheus: label values escaped") {
   CHECK(metrics(r).find(R"(vmsync_storage_replicas_ready{namespace="ns",cluster="a\"b\\c\nd"} 0)") !=
         std::string::npos);
 }
+
+TEST_CASE("render_prometheus: probed pods and the nodes they cannot reach, only with --probe") {
+  model::ClusterDrift c;
+  c.namespace_ = "ns";
+  c.name = "vm";
+  c.status = model::ClusterStatus::Drift;
+  model::ConsumerDrift cons;
+  cons.role = model::Role::Insert;
+  model::PodDrift a, b, unprobed;
+  a.observed = b.observed = std::make_shared<model::Observed>();
+  a.unreachable = {"s-2:8400"};
+  b.unreachable = {"s-2:8400", "s-3:8400"};
+  cons.pods = {a, b, unprobed};
+  c.consumers = {cons};
+  model::DriftReport r;
+  r.clusters = {c};
+  r.summary = model::summarize(r.clusters);
+  const auto text = metrics(r);
+  CHECK(text.find("# TYPE vmsync_probed_pods gauge\nvmsync_probed_pods{namespace=\"ns\",cluster=\"vm\",role="
+                  "\"vminsert\"} 2\n") != std::string::npos);
+  CHECK(text.find("vmsync_unreachable_nodes{namespace=\"ns\",cluster=\"vm\",role=\"vminsert\"} 2\n") !=
+        std::string::npos);
+  r.clusters[0].consumers[0].pods = {unprobed};
+  CHECK(metrics(r).find("probed") == std::string::npos);
+  CHECK(metrics(r).find("unreachable") == std::string::npos);
+}

@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -561,7 +562,7 @@ func (k *Kubelet) start(ctx context.Context, pod *corev1.Pod) (*podRT, error) {
 			klog.ErrorS(err, "kcp kubelet stand-in: cannot listen", "pod", rt.key, "container", c.name)
 			continue
 		}
-		srv := &http.Server{Handler: containerHandler(c), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: k.containerHandler(pod.Namespace, rt.started.Time, c), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(l) }()
 		rt.servers = append(rt.servers, srv)
 	}
@@ -588,13 +589,99 @@ func storageNodeProblem(r vmflags.Result) string {
 	return ""
 }
 
-func containerHandler(c *containerRT) http.Handler {
+// reachable tells whether a storage node address reaches a pod that exists
+// and is not terminating, the way a dial from a consumer in namespace ns would:
+// the address's first DNS label is the pod (or its per-pod Service, named like
+// it), the third, when given (<pod>.<svc>.<ns>...), its namespace.
+func (k *Kubelet) reachable(ns, addr string) bool {
+	host := addr
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		host = addr[:i]
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(labels) >= 3 {
+		ns = labels[2]
+	}
+	p, err := k.pods.Pods(ns).Get(labels[0])
+	return err == nil && p.DeletionTimestamp == nil && p.Status.PodIP != ""
+}
+
+// discover resolves an srv+ storage node entry as cluster DNS answers the SRV
+// query: "srv+_<port>._tcp.<svc>.<ns>.svc[.domain]" names the Ready pods the
+// Service selects, as "<pod>.<svc>.<ns>.svc.cluster.local.:<port>" (the SRV
+// target keeps its trailing dot), <port> being the Service port of that name.
+func (k *Kubelet) discover(ns, entry string) []string {
+	parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(entry, "srv+"), "."), ".")
+	if len(parts) < 3 || !strings.HasPrefix(parts[0], "_") || parts[1] != "_tcp" {
+		return nil
+	}
+	portName, svcName := strings.TrimPrefix(parts[0], "_"), parts[2]
+	if len(parts) >= 4 {
+		ns = parts[3]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	svc, err := k.cs.CoreV1().Services(ns).Get(ctx, svcName, metav1.GetOptions{})
+	if err != nil || len(svc.Spec.Selector) == 0 {
+		return nil
+	}
+	var port int32
+	for _, p := range svc.Spec.Ports {
+		if p.Name == portName {
+			port = p.Port
+		}
+	}
+	if port == 0 {
+		return nil
+	}
+	pods, err := k.pods.Pods(ns).List(k8slabels.SelectorFromSet(svc.Spec.Selector))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, p := range pods {
+		ready := false
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				ready = true
+			}
+		}
+		if ready && p.DeletionTimestamp == nil {
+			out = append(out, fmt.Sprintf("%s.%s.%s.svc.cluster.local.:%d", p.Name, svcName, ns, port))
+		}
+	}
+	return out
+}
+
+// checkAuthKey mirrors lib/httpserver CheckAuthFlag in
+// github.com/VictoriaMetrics/VictoriaMetrics: with -<flag> set, the page needs
+// ?authKey= with its value, else 401.
+func checkAuthKey(w http.ResponseWriter, r *http.Request, c *containerRT, flag string) bool {
+	key, set := c.flags.Values[flag]
+	if !c.flags.Set[flag] || !set || key == "" || r.FormValue("authKey") == key {
+		return true
+	}
+	http.Error(w, fmt.Sprintf("The provided authKey doesn't match -%s", flag), http.StatusUnauthorized)
+	return false
+}
+
+func (k *Kubelet) containerHandler(ns string, start time.Time, c *containerRT) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !checkAuthKey(w, r, c, "metricsAuthKey") {
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		vmflags.WriteMetrics(w, c.role, VMVersion, c.flags)
+		vmflags.WriteMetrics(w, c.role, VMVersion, c.flags, vmflags.Runtime{
+			Start:     start,
+			Reachable: func(addr string) bool { return k.reachable(ns, addr) },
+			Discover:  func(entry string) []string { return k.discover(ns, entry) },
+		})
 	})
 	mux.HandleFunc("/flags", func(w http.ResponseWriter, r *http.Request) {
+		if !checkAuthKey(w, r, c, "flagsAuthKey") {
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		vmflags.WriteFlags(w, c.flags)
 	})

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -247,9 +248,26 @@ func HTTPPort(c *corev1.Container, args []string) int {
 	return 0
 }
 
+// Runtime is what a running process knows beyond its flags.
+type Runtime struct {
+	// Start is when the process started (vm_app_start_timestamp).
+	Start time.Time
+	// Reachable tells whether a storage node address can be dialled now; nil:
+	// every node is.
+	Reachable func(addr string) bool
+	// Discover returns the nodes an automatic discovery entry (srv+NAME) finds
+	// now; nil: none are resolved and the entry is reported as written.
+	Discover func(entry string) []string
+}
+
 // WriteMetrics writes VictoriaMetrics-style flag metrics and a few standard
-// series for one container.
-func WriteMetrics(w io.Writer, role, version string, r Result) {
+// series for one container, as VictoriaMetrics' own code does:
+// lib/appmetrics (vm_app_version, vm_app_start_timestamp), lib/flagutil
+// (flag{name, value, is_set}), app/vminsert/netstorage/insert_ctx.go and
+// app/vmselect/netstorage (vm_rpc_vmstorage_is_reachable on vminsert, reading 0
+// once a dial fails; vm_tcpdialer_addr_available from lib/netutil/tcpdialer.go
+// on vmselect), in github.com/VictoriaMetrics/VictoriaMetrics.
+func WriteMetrics(w io.Writer, role, version string, r Result, rt Runtime) {
 	names := map[string]bool{"storageNode": true, "httpListenAddr": true, "envflag.enable": true, "envflag.prefix": true}
 	for n := range r.Values {
 		names[n] = true
@@ -261,9 +279,31 @@ func WriteMetrics(w io.Writer, role, version string, r Result) {
 	sort.Strings(sorted)
 	defaults := map[string]string{"httpListenAddr": fmt.Sprintf(":%d", map[string]int{"vminsert": PortVMInsert, "vmselect": PortVMSelect, "vmstorage": PortVMStorage}[role]), "envflag.enable": "false"}
 	fmt.Fprintf(w, "vm_app_version{version=%q, short_version=%q} 1\n", role+"-"+version, version)
+	if !rt.Start.IsZero() {
+		fmt.Fprintf(w, "vm_app_start_timestamp %d\n", rt.Start.Unix())
+	}
 	if role == "vminsert" || role == "vmselect" {
+		// With discovery (VictoriaMetrics Enterprise, lib/netutil), the nodes in
+		// use are those the SRV records name, and the metrics are per node.
+		var nodes []string
 		for _, n := range r.StorageNode {
-			fmt.Fprintf(w, "vm_rpc_vmstorage_is_reachable{name=%q, addr=%q} 1\n", role, n)
+			if strings.HasPrefix(n, "srv+") && rt.Discover != nil {
+				nodes = append(nodes, rt.Discover(n)...)
+			} else {
+				nodes = append(nodes, n)
+			}
+		}
+		sort.Strings(nodes)
+		for _, n := range nodes {
+			up := 1
+			if rt.Reachable != nil && !rt.Reachable(n) {
+				up = 0
+			}
+			if role == "vminsert" {
+				fmt.Fprintf(w, "vm_rpc_vmstorage_is_reachable{name=%q, addr=%q} %d\n", role, n, up)
+			} else {
+				fmt.Fprintf(w, "vm_tcpdialer_addr_available{name=%q, addr=%q} %d\n", role, n, up)
+			}
 		}
 	}
 	for _, n := range sorted {
@@ -287,6 +327,10 @@ func WriteFlags(w io.Writer, r Result) {
 	}
 	sort.Strings(sorted)
 	for _, n := range sorted {
-		fmt.Fprintf(w, "-%s=%q\n", n, r.Values[n])
+		v := r.Values[n]
+		if lower := strings.ToLower(n); strings.Contains(lower, "pass") || strings.Contains(lower, "key") && strings.Contains(lower, "auth") {
+			v = "secret" // lib/flagutil: secret flags are never shown
+		}
+		fmt.Fprintf(w, "-%s=%q\n", n, v)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -66,13 +67,16 @@ func TestHTTPPort(t *testing.T) {
 
 func TestWriteMetricsFormat(t *testing.T) {
 	var b bytes.Buffer
-	WriteMetrics(&b, "vminsert", "v1.110.0-cluster", Parse([]string{"-storageNode=a:8400,b:8400", "-httpAuth.password=pw"}, nil))
+	WriteMetrics(&b, "vminsert", "v1.110.0-cluster", Parse([]string{"-storageNode=b:8400,a:8400", "-httpAuth.password=pw"}, nil),
+		Runtime{Start: time.Unix(1764000000, 0), Reachable: func(addr string) bool { return addr != "a:8400" }})
 	out := b.String()
 	for _, want := range []string{
-		`flag{name="storageNode", value="a:8400,b:8400", is_set="true"} 1`,
+		`flag{name="storageNode", value="b:8400,a:8400", is_set="true"} 1`,
 		`flag{name="httpListenAddr", value=":8480", is_set="false"} 1`,
 		`flag{name="httpAuth.password", value="secret", is_set="true"} 1`,
 		`vm_rpc_vmstorage_is_reachable{name="vminsert", addr="b:8400"} 1`,
+		`vm_rpc_vmstorage_is_reachable{name="vminsert", addr="a:8400"} 0`,
+		`vm_app_start_timestamp 1764000000`,
 	} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("missing %q in:\n%s", want, out)
