@@ -49,6 +49,12 @@ inline constexpr std::string_view kClusterDomainHelp =
     "The cluster's DNS domain (the kubelet's --cluster-domain): a storage node written "
     "<pod>.<svc>.<ns>.svc.<domain> is that pod only under this domain";
 
+// Validators that say what was wrong in our words (CLI11's own print its internals: "bogus not in {...}", a
+// 300-digit range). one_of's description is "{a,b,c}", which tree::choices reads for completion and the man page.
+CLI::Validator one_of(const std::vector<std::string> &values);
+CLI::Validator duration_value();      // util::parse_duration's syntax and rule (never negative); type DURATION
+CLI::Validator non_negative_number(); // a whole number >= 0
+
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);
 bool stdout_is_terminal();

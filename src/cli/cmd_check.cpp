@@ -32,6 +32,7 @@ struct CheckOptions {
   bool exit_zero = false;
   bool allow_empty = false; // -f: manifests with objects but no cluster are not an error
   std::vector<std::string> files;
+  bool recursive = false; // -R: directories given to -f with their subdirectories
   std::vector<std::string> relations;
   std::string cluster_domain = "cluster.local";
   std::string timeout = "2m";
@@ -93,7 +94,8 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   check::Inventory inv;
   if (!o.files.empty()) {
     scope.namespace_ = effective_namespace(g, nullptr);
-    inv = check::read_manifests(o.files, scope.namespace_);
+    inv = check::read_manifests(o.files, scope.namespace_,
+                                o.recursive ? check::Recursion::Recursive : check::Recursion::OneLevel);
   } else {
     const auto timeout = util::parse_duration(o.timeout, "--timeout");
     std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -189,32 +191,50 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->footer("Exit status: 0 every pod proven in sync, 1 drift (or a pod whose list cannot be proven), 2 error.");
   cmd->add_option("CLUSTER", opts->clusters, "Names of the VictoriaMetrics clusters to check (default: all)");
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Check clusters in every namespace (ignores -n)");
-  cmd->add_option("-l,--selector", opts->selector,
-                  "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
+  cmd->add_option(
+         "-l,--selector", opts->selector,
+         "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x")
+      ->type_name("SELECTOR");
   cmd->add_option("-o,--output", opts->output,
                   "Output format: table, wide, json, yaml, junit (CI test results), prometheus (metrics) or sarif")
-      ->check(CLI::IsMember({"table", "wide", "json", "yaml", "junit", "prometheus", "sarif"}));
+      ->check(one_of({"table", "wide", "json", "yaml", "junit", "prometheus", "sarif"}));
   cmd->add_flag("--summary", opts->summary, "One row per consumer workload instead of one per pod");
   cmd->add_flag("--no-headers", opts->no_headers, "Print tables without their header lines");
   cmd->add_flag("-q,--quiet", opts->quiet, "Print nothing; report only by exit status");
   cmd->add_flag("--exit-zero", opts->exit_zero, "Exit 0 even when drift is found (for cron jobs); errors still exit 2");
-  cmd->add_option("-f,--filename", opts->files,
-                  "Check rendered manifests instead of the cluster: a file, a directory or - for stdin (repeatable)");
+  cmd->add_option(
+         "-f,--filename", opts->files,
+         "Check rendered manifests instead of the cluster: a file, a directory (its .yaml, .yml and .json "
+         "files; with -R its subdirectories' too) or - for stdin; one per -f, repeatable")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  cmd->add_flag("-R,--recursive", opts->recursive,
+                "Read the directories given to -f and all their subdirectories (default: their own files only)");
   cmd->add_flag("--allow-empty", opts->allow_empty,
                 "With -f: manifests that hold no VictoriaMetrics cluster are not an error (exit 0 with 0 clusters); "
                 "input with no objects at all still is");
-  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
+  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp))
+      ->type_name("RELATION")
+      ->allow_extra_args(false);
   cmd->add_option("--cluster-domain", opts->cluster_domain, std::string(kClusterDomainHelp))
+      ->type_name("DOMAIN")
       ->capture_default_str();
-  cmd->add_option("--pushgateway", opts->pushgateway,
-                  "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
-                  "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");
+  cmd->add_option(
+         "--pushgateway", opts->pushgateway,
+         "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
+         "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]")
+      ->type_name("URL");
   cmd->add_option("--chunk-size", opts->chunk_size,
                   "Objects per list page (0: no paging). Default: 500, as kubectl, for lists of every object of a "
                   "kind; 5000 for lists by label selector, since each further page of those makes the API server "
                   "read the kind's unrelated objects again")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
+      ->check(non_negative_number())
+      ->type_name("N");
+  cmd->add_option("--timeout", opts->timeout,
+                  "Give up after this long: the whole command, every request and retry included, e.g. 30s, 2m "
+                  "(0: no limit)")
+      ->check(duration_value())
+      ->type_name("DURATION")
       ->capture_default_str();
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });
 }

@@ -302,17 +302,22 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
               "2 error.");
   cmd->add_option("CLUSTER", opts->clusters, "Names of the VictoriaMetrics clusters to fix (default: all)");
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Fix clusters in every namespace (ignores -n)");
-  cmd->add_option("-l,--selector", opts->selector,
-                  "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
-  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
+  cmd->add_option(
+         "-l,--selector", opts->selector,
+         "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x")
+      ->type_name("SELECTOR");
+  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp))
+      ->type_name("RELATION")
+      ->allow_extra_args(false);
   cmd->add_option("--cluster-domain", opts->cluster_domain, std::string(kClusterDomainHelp))
+      ->type_name("DOMAIN")
       ->capture_default_str();
   cmd->add_flag(
          "--dry-run{server}", opts->dry_run,
          "Print the plan and change nothing: server (--dry-run alone) also sends every request with dryRun=All, "
          "so admission and RBAC are checked; client sends nothing; none applies the plan")
-      ->check(CLI::IsMember({"none", "client", "server"}));
-  cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
+      ->check(one_of({"none", "client", "server"}));
+  cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(one_of({"text", "json"}));
   cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation (never asked without a terminal)");
   cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a consumer is paused or mid-rollout");
   cmd->add_flag("--force-owned", opts->force_owned,
@@ -321,12 +326,18 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
                   "How KubeBlocks components restart: auto or delete-pods (the stale pods one at a time, a canary "
                   "first, each restarted once) or opsrequest (a KubeBlocks Restart OpsRequest: every pod of the "
                   "component, in KubeBlocks' order, no separate canary)")
-      ->check(CLI::IsMember({"auto", "delete-pods", "opsrequest"}))
+      ->check(one_of({"auto", "delete-pods", "opsrequest"}))
       ->capture_default_str();
-  cmd->add_option("--timeout", opts->timeout, "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")
+  cmd->add_option("--timeout", opts->timeout,
+                  "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")
+      ->check(duration_value())
+      ->type_name("DURATION")
       ->capture_default_str();
-  cmd->add_option("--lock-wait", opts->lock_wait,
-                  "Wait this long for another vmsync fix of the same cluster to finish (0: exit at once naming it)")
+  cmd->add_option(
+         "--lock-wait", opts->lock_wait,
+         "Wait this long for another vmsync fix of the same cluster to finish (0: exit at once naming it)")
+      ->check(duration_value())
+      ->type_name("DURATION")
       ->capture_default_str();
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_fix(g, *opts); }; });
 }

@@ -92,7 +92,8 @@ void add_text(const std::string &text, const std::string &origin, const std::str
 
 } // namespace
 
-Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace) {
+Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace,
+                         Recursion recursion) {
   Inventory inv;
   inv.offline = true;
   Reading reading;
@@ -104,10 +105,16 @@ Inventory read_manifests(const std::vector<std::string> &paths, const std::strin
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<fs::path> files;
-      for (const auto &e : fs::recursive_directory_iterator(p, ec)) {
+      auto keep = [&files](const fs::directory_entry &e) {
         const auto ext = e.path().extension().string();
         if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(e.path());
-      }
+      };
+      if (recursion == Recursion::Recursive)
+        for (const auto &e : fs::recursive_directory_iterator(p, ec))
+          keep(e);
+      else
+        for (const auto &e : fs::directory_iterator(p, ec))
+          keep(e);
       std::sort(files.begin(), files.end());
       for (const auto &f : files) {
         std::ifstream in(f);
