@@ -71,7 +71,22 @@ std::string metrics_text(const model::DriftReport &r, bool completed) {
   return text.str();
 }
 
-int run_check(const GlobalOptions &g, const CheckOptions &o) {
+// What the command wrote to stdout: an error after the report (a failed push) must not print a second document.
+struct Progress {
+  bool rendered = false;
+};
+
+void render(const model::DriftReport &report, CiFormat ci, const report::RenderOptions &ro, bool completed) {
+  switch (ci) {
+  case CiFormat::Junit: report::render_junit(report, std::cout); break;
+  case CiFormat::Prometheus: std::cout << metrics_text(report, completed); break;
+  case CiFormat::Sarif: report::render_sarif(report, std::cout); break;
+  case CiFormat::None: report::render(report, ro, std::cout); break;
+  }
+  std::cout.flush();
+}
+
+int run_check(const GlobalOptions &g, const CheckOptions &o, Progress &progress) {
   const CiFormat ci = ci_format(o.output);
   report::RenderOptions ro;
   if (ci == CiFormat::None) ro.format = parse_format(o.output, ro.wide);
@@ -136,47 +151,57 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
         fmt::format("no VictoriaMetrics cluster in {} (--allow-empty accepts that)", check::inputs_text(o.files)));
 
   // Step 4: render (and push the metrics).
-  if (!o.quiet) {
-    switch (ci) {
-    case CiFormat::Junit: report::render_junit(report, std::cout); break;
-    case CiFormat::Prometheus: std::cout << metrics_text(report, true); break;
-    case CiFormat::Sarif: report::render_sarif(report, std::cout); break;
-    case CiFormat::None: report::render(report, ro, std::cout); break;
-    }
-  }
-  std::cout.flush();
+  if (!o.quiet) render(report, ci, ro, true);
+  progress.rendered = true;
+  bool push_failed = false;
   if (push) {
-    report::push_metrics(*push, metrics_text(report, true));
-    if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", push->display));
+    try {
+      report::push_metrics(*push, metrics_text(report, true));
+      if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", push->display));
+    } catch (const Error &e) {
+      log_stderr(fmt::format("vmsync: error: {}", e.what())); // once: the report itself is fine
+      push_failed = true;
+    }
   }
 
   // Errors also go to stderr, one line each, so they are seen whatever the output format.
+  for (const auto &e : report.errors)
+    log_stderr(fmt::format("vmsync: error: {}", e));
   for (const auto &c : report.clusters)
     for (const auto &e : c.errors)
-      log_stderr(c.name.empty() ? fmt::format("vmsync: error: {}", e)
-                                : fmt::format("vmsync: error: {}/{}: {}", c.namespace_, c.name, e));
+      log_stderr(fmt::format("vmsync: error: {}/{}: {}", c.namespace_, c.name, e));
 
   // Step 5: exit by the worst finding.
   const auto &s = report.summary;
-  if (s.errors > 0) return to_int(ExitCode::Error);
+  if (s.errors > 0 || push_failed) return to_int(ExitCode::Error);
   if (o.exit_zero) return to_int(ExitCode::Ok);
   if (s.drifted > 0 || s.unknown > 0) return to_int(ExitCode::Drift);
   return to_int(ExitCode::Ok);
 }
 
-// A check that fails is a metric too: monitoring must see vmsync_check_success 0, not silence.
+// A check that fails is a report too: a CI's report file must hold the error (a JSON report with it in
+// `errors`, a JUnit error case, a SARIF run that did not complete), never nothing; monitoring must see
+// vmsync_check_success 0, not silence. The error also leaves as the usual one line on stderr, exit 2.
 int run_check_reporting_failure(const GlobalOptions &g, const CheckOptions &o) {
+  Progress progress;
   try {
-    return run_check(g, o);
+    return run_check(g, o, progress);
   } catch (const UsageError &) {
     throw;
-  } catch (const Error &) {
-    if (ci_format(o.output) == CiFormat::Prometheus && !o.quiet) std::cout << metrics_text({}, false) << std::flush;
+  } catch (const Error &e) {
+    if (!o.quiet && !progress.rendered && o.output != "table" && o.output != "wide") {
+      model::DriftReport failed;
+      failed.errors.push_back(e.what());
+      model::sort_report(failed);
+      report::RenderOptions ro;
+      ro.format = o.output == "yaml" ? report::Format::Yaml : report::Format::Json;
+      render(failed, ci_format(o.output), ro, false);
+    }
     if (!o.pushgateway.empty()) {
       try {
         report::push_metrics(report::parse_push_url(o.pushgateway), metrics_text({}, false));
-      } catch (const Error &e) {
-        log_stderr(fmt::format("vmsync: warning: {}", e.what()));
+      } catch (const Error &push_error) {
+        log_stderr(fmt::format("vmsync: warning: {}", push_error.what()));
       }
     }
     throw;

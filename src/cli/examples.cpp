@@ -17,7 +17,7 @@ const std::vector<Example> &examples(std::string_view command) {
          "vmsync check -A -o json --exit-zero --pushgateway http://pushgateway:9091"},
         {"A CI gate on a rendered Helm chart (JUnit for the CI's test report)",
          "helm template vm CHART | vmsync check -f - -o junit > report.xml"},
-        {"Manifests in a folder and its subfolders", "vmsync check -R -f deploy/"}}},
+        {"Manifests in a folder and its subfolders", "vmsync check -R -f rendered/"}}},
       {"fix",
        {{"The plan, every request checked by the API server; nothing changes", "vmsync fix --dry-run"},
         {"The plan only; nothing is sent", "vmsync fix --dry-run=client"},

@@ -199,3 +199,67 @@ def test_directories_are_read_one_level_deep_unless_recursive(tmp_path):
     assert error(r) == f"vmsync: error: no VictoriaMetrics cluster in {top} (--allow-empty accepts that)"
     for flag in ("-R", "--recursive"):
         assert [c["name"] for c in report("-f", str(top), flag, "-o", "json")["clusters"]] == ["vm"]
+
+
+# --- reports that tools can read, even when the check fails ----------------------------------------------------
+
+BROKEN = os.path.join(ROOT, "test", "data", "manifests", "broken.yaml")
+BROKEN_LINE = f"{BROKEN}: line 4, column 1: end of sequence flow not found"
+REFUSED = "cannot connect to https://127.0.0.1:1: connection refused (gave up after 3 attempts)"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-f", BROKEN], BROKEN_LINE),
+    (["--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify", "--request-timeout", "2s"], REFUSED),
+])
+def test_a_failed_check_still_writes_a_valid_document(args, message):
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+    import yaml
+
+    with open(os.path.join(ROOT, "docs", "report-schema.json")) as f:
+        schema = json.load(f)
+    for fmt in ("json", "yaml", "junit", "sarif", "prometheus"):
+        r = vmsync("check", *args, "-o", fmt)
+        assert r.returncode == 2, (fmt, r)
+        assert [line for line in r.stderr.splitlines() if line.startswith("vmsync: error:")] == [
+            f"vmsync: error: {message}"], (fmt, r.stderr)
+        if fmt in ("json", "yaml"):
+            doc = json.loads(r.stdout) if fmt == "json" else yaml.safe_load(r.stdout)
+            jsonschema.validate(doc, schema)
+            assert doc["clusters"] == [] and doc["errors"] == [message], doc
+            assert doc["summary"]["errors"] == 1
+        elif fmt == "junit":
+            suites = ET.fromstring(r.stdout)
+            assert suites.get("errors") == "1", r.stdout
+            (err,) = suites.iter("error")
+            assert err.get("message") == message
+        elif fmt == "sarif":
+            run = json.loads(r.stdout)["runs"][0]
+            assert run["invocations"][0]["executionSuccessful"] is False
+            assert [res["message"]["text"] for res in run["results"]] == [message]
+        else:
+            assert "vmsync_check_success 0" in r.stdout, r.stdout
+    # The table is for people: the error line on stderr is all; -q prints nothing.
+    for extra in ([], ["-q"]):
+        r = vmsync("check", *args, *extra)
+        assert r.returncode == 2 and r.stdout == "", r
+
+
+def test_no_headers_drops_only_header_lines():
+    full = vmsync("check", "-f", HELM)
+    r = vmsync("check", "-f", HELM, "--no-headers")
+    assert r.returncode == full.returncode == 1, r
+    # Offline there are no pods: the lines that explain the drift are all there is, and they stay.
+    notes = [line.strip() for line in full.stdout.splitlines() if line.startswith("  ")]
+    assert notes and [line.split("   ", 1)[1] for line in r.stdout.splitlines()] == notes, r.stdout
+    assert all(line.startswith("default/vm   ") for line in r.stdout.splitlines())
+    assert "1 cluster:" not in r.stdout and "ROLE" not in r.stdout
+
+
+def test_a_failed_push_is_one_error():
+    r = vmsync("check", "-f", HELM, "-q", "--pushgateway", "http://127.0.0.1:1")
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr == ("vmsync: error: pushgateway http://127.0.0.1:1/metrics/job/vmsync: cannot connect to "
+                        "http://127.0.0.1:1: connection refused\n"), r.stderr

@@ -133,6 +133,7 @@ struct ClusterDrift {
   std::vector<std::string> warnings; // e.g. storage not all ready
 };
 
+// errors: clusters in Error, plus the report's errors that belong to no cluster.
 struct Summary {
   int clusters = 0, in_sync = 0, drifted = 0, unknown = 0, errors = 0;
   int pods = 0, stale_pods = 0, unknown_pods = 0;
@@ -141,6 +142,9 @@ struct Summary {
 
 struct DriftReport {
   std::vector<ClusterDrift> clusters;
+  // Errors that belong to no cluster: a namespace that could not be read, namespaces that could not be seen, or
+  // the whole check when it failed (then clusters is empty). Never a made-up cluster with no name.
+  std::vector<std::string> errors;
   Summary summary;
 };
 
@@ -171,7 +175,8 @@ ClusterStatus cluster_status(const ClusterDrift &c);
 Summary summarize(const std::vector<ClusterDrift> &clusters);
 
 // Sorting used by every renderer: namespace, name; consumers by role then workload; pods by name with natural
-// ordinal order (x-2 before x-10); each pod's missing/unexpected lists naturally too. Recomputes the summary.
+// ordinal order (x-2 before x-10); each pod's missing/unexpected lists naturally too. Recomputes the summary
+// (errors counting r.errors too).
 void sort_report(DriftReport &r);
 bool natural_less(std::string_view a, std::string_view b);
 

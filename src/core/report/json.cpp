@@ -191,8 +191,10 @@ nlohmann::ordered_json to_json(const model::DriftReport &r) {
   ojson clusters = ojson::array();
   for (const auto &c : r.clusters)
     clusters.push_back(cluster_json(c));
-  return ojson{
-      {"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}, {"summary", summary_json(r.summary)}};
+  ojson doc{{"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}};
+  if (!r.errors.empty()) doc["errors"] = r.errors; // only when there are: most reports have none
+  doc["summary"] = summary_json(r.summary);
+  return doc;
 }
 
 void render_json(const model::DriftReport &r, std::ostream &out) {
@@ -208,6 +210,10 @@ void render_json(const model::DriftReport &r, std::ostream &out) {
       write_nested(out, dump(cluster_json(r.clusters[i])), 2);
     }
     out << "\n  ]";
+  }
+  if (!r.errors.empty()) {
+    out << ",\n  \"errors\": ";
+    write_nested(out, dump(ojson(r.errors)), 1);
   }
   out << ",\n  \"summary\": ";
   write_nested(out, dump(summary_json(r.summary)), 1);

@@ -75,7 +75,7 @@ std::map<model::Role, RoleTotals> role_totals(const model::ClusterDrift &c) {
 } // namespace
 
 void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std::ostream &out) {
-  const bool success = o.completed && r.summary.errors == 0 &&
+  const bool success = o.completed && r.summary.errors == 0 && r.errors.empty() &&
                        std::none_of(r.clusters.begin(), r.clusters.end(), [](const model::ClusterDrift &c) {
                          return c.status == model::ClusterStatus::Error;
                        });

@@ -1,6 +1,7 @@
 // The table for people. Rows are built as plain cells first and aligned over the whole report (so columns line
 // up across clusters); colour is applied after padding, so escape codes never count towards a width. With
-// no_headers the grouping disappears and every row carries its cluster, so each line stands alone for scripts.
+// no_headers the grouping and the header lines disappear and every row and note carries its cluster, so each line
+// stands alone for scripts.
 #include "vmsync/report/render.hpp"
 
 #include "text.hpp"
@@ -314,10 +315,17 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
       widen(row);
   }
 
+  // Without headers only the header lines go (the cluster line, the column titles, the summary): the notes that
+  // explain a drift stay, each led by its cluster like the rows, or a source drift would print nothing at all.
   if (o.no_headers) {
-    for (const auto &g : groups)
-      for (const auto &row : g)
+    for (std::size_t i = 0; i < r.clusters.size(); ++i) {
+      for (const auto &row : groups[i])
         print_row(out, row, widths, "", o.color);
+      for (const auto &n : notes_of(r.clusters[i]))
+        out << cluster_ref(r.clusters[i]) << "   " << n << '\n';
+    }
+    for (const auto &e : r.errors)
+      out << "error: " << e << '\n';
     return;
   }
   for (std::size_t i = 0; i < r.clusters.size(); ++i) {
@@ -333,6 +341,8 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
       out << "  " << n << '\n';
   }
   if (!r.clusters.empty()) out << '\n';
+  for (const auto &e : r.errors)
+    out << "error: " << e << '\n';
   out << summary_line(r.summary) << '\n';
 }
 
