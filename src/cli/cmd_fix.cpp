@@ -99,10 +99,18 @@ DryRun parse_dry_run(const std::string &text) {
   throw UsageError(fmt::format("--dry-run={}: must be none, client or server", text));
 }
 
+// Asks on the terminal that stdin is: the question goes to /dev/tty (stdout may be a pipe into `tee`, stderr a
+// log), the answer comes from stdin.
 bool confirm(std::size_t steps, std::size_t clusters) {
-  fmt::print("Apply these {} step{} to {} cluster{}? [y/N] ", steps, steps == 1 ? "" : "s", clusters,
-             clusters == 1 ? "" : "s");
-  std::fflush(stdout);
+  const auto question = fmt::format("Apply these {} step{} to {} cluster{}? [y/N] ", steps, steps == 1 ? "" : "s",
+                                    clusters, clusters == 1 ? "" : "s");
+  if (std::FILE *tty = std::fopen("/dev/tty", "w"); tty != nullptr) {
+    fmt::print(tty, "{}", question);
+    std::fclose(tty);
+  } else {
+    fmt::print(stderr, "{}", question);
+    std::fflush(stderr);
+  }
   std::string answer;
   if (!std::getline(std::cin, answer)) return false;
   return answer == "y" || answer == "Y" || answer == "yes";
@@ -228,11 +236,17 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
     return exit_for(check::compute_report(state.inventory, scope).summary);
   }
 
-  // Step 5: confirm, only when a person is at a terminal.
-  if (!o.yes && isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0) {
-    std::size_t clusters = 0;
-    for (const auto &c : plan.clusters)
-      if (!c.steps.empty()) ++clusters;
+  // Step 5: confirm. Whenever stdin is a terminal (`vmsync fix | tee log` still asks); with none there is no one
+  // to ask, and changing a cluster unasked is not ours to decide: --yes says so.
+  std::size_t clusters = 0;
+  for (const auto &c : plan.clusters)
+    if (!c.steps.empty()) ++clusters;
+  if (!o.yes && isatty(STDIN_FILENO) == 0)
+    throw UsageError(fmt::format("{} step{} to apply to {} cluster{} and no terminal to confirm on: pass --yes to "
+                                 "apply them (--dry-run to only see them)",
+                                 plan.step_count(), plan.step_count() == 1 ? "" : "s", clusters,
+                                 clusters == 1 ? "" : "s"));
+  if (!o.yes) {
     if (!confirm(plan.step_count(), clusters)) {
       log_stderr("vmsync: nothing applied");
       return to_int(ExitCode::Drift);
@@ -318,7 +332,9 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
          "so admission and RBAC are checked; client sends nothing; none applies the plan")
       ->check(one_of({"none", "client", "server"}));
   cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(one_of({"text", "json"}));
-  cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation (never asked without a terminal)");
+  cmd->add_flag("-y,--yes", opts->yes,
+                "Apply without asking. Without it fix asks on the terminal when stdin is one, and refuses (exit 2) "
+                "when it is not, as in a script or CronJob");
   cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a consumer is paused or mid-rollout");
   cmd->add_flag("--force-owned", opts->force_owned,
                 "Edit objects a controller owns (VMCluster, KubeBlocks), although it may revert them");
