@@ -300,6 +300,23 @@ void add_global_flags(CLI::App &app, GlobalOptions &g) {
   app.add_option("--tls-server-name", k.tls_server_name, "Server name to use for certificate validation")
       ->group(group)
       ->type_name("NAME");
+  app.add_option("--as", k.impersonate_user,
+                 "Username to impersonate for every request, e.g. system:serviceaccount:monitoring:vmsync-fix "
+                 "(needs the impersonate permission)")
+      ->group(group)
+      ->type_name("USER");
+  app.add_option("--as-group", k.impersonate_groups, "Group to impersonate, with --as; repeat for more")
+      ->group(group)
+      ->type_name("GROUP")
+      ->allow_extra_args(false);
+  app.add_option("--as-uid", k.impersonate_uid, "UID to impersonate, with --as")->group(group)->type_name("UID");
+  app.add_flag("--disable-compression", k.disable_compression,
+               "Ask the server for uncompressed responses (as the kubeconfig's disable-compression)")
+      ->group(group);
+  app.add_option("--cache-dir", g.cache_dir,
+                 "Accepted for kubectl's sake and ignored: vmsync keeps no discovery or HTTP cache")
+      ->group(group)
+      ->type_name("DIR");
   app.add_option("--request-timeout", g.request_timeout_text,
                  "How long one request (one attempt, not its retries) may take, e.g. 10s, 1m (0: no limit); the "
                  "command's --timeout bounds the whole command, retries included")

@@ -20,6 +20,7 @@ struct GlobalOptions {
   int verbosity = 0;
   Color color = Color::Auto;
   std::string request_timeout_text;
+  std::string cache_dir; // kubectl's --cache-dir: accepted, unused (vmsync keeps no discovery cache)
 };
 
 // What a subcommand registers: its CLI11 node and the action run after parsing.

@@ -398,3 +398,45 @@ def test_requests_do_not_grow_with_generic_clusters(cp_bare, tmp_path):
             and " 403 " in line], r.err
     assert [u for u in gets(r) if "fieldSelector=metadata.name" in u and f"/namespaces/{nss[1]}/" in u], r.err
     assert pods(r) == one_by_one
+
+
+def test_impersonation_runs_as_the_service_account(cp, helm_ns, tmp_path):
+    """--as (kubectl's Impersonate-User header): an admin runs check as the ServiceAccount deploy/ would create,
+    before installing it, and sees exactly what that account may see; an account without the impersonate
+    permission is refused by the API server."""
+    sa = "vmsync-as"
+    cp.kubectl("-n", helm_ns, "create", "serviceaccount", sa)
+    apply_json(cp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": sa, "namespace": helm_ns}, "rules": CHECK_ROLE_RULES})
+    cp.kubectl("-n", helm_ns, "create", "rolebinding", sa, f"--role={sa}", f"--serviceaccount={helm_ns}:{sa}")
+    user = f"system:serviceaccount:{helm_ns}:{sa}"
+
+    # Allowed in its namespace: the same report as the admin's.
+    admin = run_vmsync("check", "-n", helm_ns, "-o", "json", kubeconfig=cp.kubeconfig)
+    r = run_vmsync("check", "-n", helm_ns, "-o", "json", "--as", user, kubeconfig=cp.kubeconfig)
+    assert r.rc == admin.rc and r.rc in (0, 1), r
+    assert r.json()["clusters"] == admin.json()["clusters"]
+    # kubectl's other connection flags are accepted alongside.
+    r = run_vmsync("--as", user, "--disable-compression", "--cache-dir", str(tmp_path / "cache"), "check", "-n",
+                   helm_ns, "-o", "json", kubeconfig=cp.kubeconfig)
+    assert r.rc == admin.rc and r.json()["clusters"] == admin.json()["clusters"], r
+    assert not (tmp_path / "cache").exists()
+
+    # Elsewhere the impersonated account is forbidden, and the error names it.
+    r = run_vmsync("check", "-n", "kube-system", "--as", user, "--as-group", "system:serviceaccounts",
+                   kubeconfig=cp.kubeconfig)
+    assert r.rc == 2, r
+    assert "forbidden" in r.err and f'User "{user}"' in r.err, r.err
+
+    # An account that may not impersonate is refused by the server.
+    cp.kubectl("-n", helm_ns, "create", "serviceaccount", "no-impersonate")
+    token = cp.kubectl("-n", helm_ns, "create", "token", "no-impersonate").strip()
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": token}, ca=cp.ca, namespace=helm_ns)
+    r = run_vmsync("check", "--as", user, kubeconfig=str(kc))
+    assert r.rc == 2 and "impersonate" in r.err, r
+    assert token not in r.err + r.out
+
+    # Groups or a uid without a user: refused before any request, as kubectl does.
+    r = run_vmsync("check", "--as-group", "system:masters", kubeconfig=cp.kubeconfig)
+    assert r.rc == 2 and r.err == ("vmsync: error: impersonating groups or a uid needs a user to impersonate: give "
+                                   "--as too (or `as` in the kubeconfig user)\n"), r
