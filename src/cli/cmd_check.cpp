@@ -3,6 +3,7 @@
 #include "session.hpp"
 
 #include "vmsync/check/check.hpp"
+#include "vmsync/check/selector.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
 #include "vmsync/report/junit.hpp"
@@ -99,6 +100,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o, Progress &progress)
   check::Scope scope;
   scope.all_namespaces = o.all_namespaces;
   scope.label_selector = o.selector;
+  const auto selector = check::parse_label_selector(o.selector); // refused before anything is read
   if (o.chunk_size) scope.chunk_size = scope.selected_chunk_size = *o.chunk_size;
   scope.clusters = o.clusters;
   for (const auto &r : o.relations)
@@ -111,6 +113,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o, Progress &progress)
     scope.namespace_ = effective_namespace(g, nullptr);
     inv = check::read_manifests(o.files, scope.namespace_,
                                 o.recursive ? check::Recursion::Recursive : check::Recursion::OneLevel);
+    check::keep_selected(inv, selector); // what -l lists from the API server
   } else {
     const auto timeout = util::parse_duration(o.timeout, "--timeout");
     std::optional<std::chrono::steady_clock::time_point> deadline;

@@ -5,6 +5,7 @@
 #include "session.hpp"
 
 #include "vmsync/check/check.hpp"
+#include "vmsync/check/selector.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
 #include "vmsync/fix/apply.hpp"
@@ -13,6 +14,7 @@
 #include "vmsync/report/render.hpp"
 #include "vmsync/util/duration.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <iostream>
@@ -151,6 +153,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
     fo.restart = fix::RestartMode::OpsRequest;
   else if (o.restart != "auto")
     throw UsageError(fmt::format("--restart={}: must be auto, delete-pods or opsrequest", o.restart));
+  check::parse_label_selector(o.selector); // a selector the server would refuse needs no server either
   std::vector<check::Relation> relations; // parsed before connecting: a typo needs no server
   for (const auto &r : o.relations)
     relations.push_back(check::parse_relation(r));
@@ -160,10 +163,10 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   ao.holder = holder_identity();
   const bool json_out = o.output == "json";
 
-  // Step 1: connect. Requests are bounded by the waits' budget plus room to read, plan and verify.
+  // Step 1: connect. --timeout bounds the whole command, as check's does: every request and retry, the wait for
+  // another fix's Lease and for the pods; --request-timeout bounds one request.
   std::optional<std::chrono::steady_clock::time_point> deadline;
-  if (ao.timeout.count() > 0)
-    deadline = std::chrono::steady_clock::now() + ao.timeout + ao.lock_wait + std::chrono::minutes(2);
+  if (ao.timeout.count() > 0) deadline = std::chrono::steady_clock::now() + ao.timeout;
   auto session = connect(g, deadline);
   check::Scope scope;
   scope.namespace_ = effective_namespace(g, &session);
@@ -253,7 +256,14 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
     }
   }
 
-  // Step 6: apply, then verify.
+  // Step 6: apply, then verify, in what is left of --timeout.
+  if (deadline) {
+    using std::chrono::milliseconds;
+    const auto left = std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(
+                                                    *deadline - std::chrono::steady_clock::now()));
+    ao.timeout = left;
+    ao.lock_wait = std::min(ao.lock_wait, left);
+  }
   StderrReporter reporter;
   auto result = fix::apply(*session.client, scope, fo, plan, ao, reporter);
 
@@ -345,7 +355,8 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
       ->check(one_of({"auto", "delete-pods", "opsrequest"}))
       ->capture_default_str();
   cmd->add_option("--timeout", opts->timeout,
-                  "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")
+                  "Give up after this long: the whole command (reads, the wait for another fix's lock, restarts, "
+                  "verification), every request and retry included, e.g. 10m (0: no limit)")
       ->check(duration_value())
       ->type_name("DURATION")
       ->capture_default_str();

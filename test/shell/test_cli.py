@@ -263,3 +263,49 @@ def test_a_failed_push_is_one_error():
     assert r.returncode == 2 and r.stdout == "", r
     assert r.stderr == ("vmsync: error: pushgateway http://127.0.0.1:1/metrics/job/vmsync: cannot connect to "
                         "http://127.0.0.1:1: connection refused\n"), r.stderr
+
+
+# --- time: --request-timeout bounds one request, --timeout the whole command ------------------------------------
+
+@pytest.mark.parametrize("command", [["check"], ["fix", "--yes"]])
+def test_a_command_never_outlives_its_timeout(command):
+    import socket
+    import time
+
+    # A server that accepts connections and never answers (not even the TLS handshake).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    server = f"https://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        start = time.time()
+        r = vmsync("--server", server, "--insecure-skip-tls-verify", "--request-timeout", "2s", *command,
+                   "--timeout", "3s")
+        took = time.time() - start
+        # Retries included: 3 attempts of 2s would be 6s and more (fix used to allow --timeout + 2m).
+        assert r.returncode == 2 and r.stdout == "", r
+        assert 2.5 < took < 4.5, took
+        last = r.stderr.splitlines()[-1]  # which request, and how, depends on the machine's load
+        assert last.startswith("vmsync: error: ") and server in last, r.stderr
+    finally:
+        silent.close()
+
+
+# --- -l applies to -f input as to the cluster --------------------------------------------------------------------
+
+def test_selector_applies_to_manifests():
+    d = report("-f", HELM, "-l", "app.kubernetes.io/instance=vm", "-o", "json")
+    assert [c["name"] for c in d["clusters"]] == ["vm"]
+    assert len(report("-f", HELM, "-l", "app.kubernetes.io/instance in (vm, other),!zone", "-o", "json")[
+        "clusters"]) == 1
+    # A selector that selects none of the workloads: no cluster, as live.
+    assert error(vmsync("check", "-f", HELM, "-l", "app.kubernetes.io/instance=other")) == (
+        f"vmsync: error: no VictoriaMetrics cluster in {HELM} (--allow-empty accepts that)")
+
+
+@pytest.mark.parametrize("args", [["check", "-f", HELM], ["check", "--server", "https://127.0.0.1:1"],
+                                  ["fix", "--server", "https://127.0.0.1:1"]])
+def test_invalid_selector_is_refused_in_every_mode(args):
+    assert error(vmsync(*args, "-l", "a=b=c")) == (
+        "vmsync: error: -l \"a=b=c\": unable to parse requirement: \"a=b=c\": found '=' in the value, expected: "
+        "',' or 'end of string'")
