@@ -309,3 +309,19 @@ def test_invalid_selector_is_refused_in_every_mode(args):
     assert error(vmsync(*args, "-l", "a=b=c")) == (
         "vmsync: error: -l \"a=b=c\": unable to parse requirement: \"a=b=c\": found '=' in the value, expected: "
         "',' or 'end of string'")
+
+
+# --- offline reports say what is known offline -------------------------------------------------------------------
+
+def test_offline_report_leaves_out_pods_and_gives_the_counts():
+    r = vmsync("check", "-f", HELM)
+    assert r.returncode == 1, r
+    first = r.stdout.splitlines()[0]
+    assert first == "default/vm   helm   Drift   storage statefulset/vm-victoria-metrics-cluster-vmstorage declares 3"
+    assert "ready" not in r.stdout and "pods exist" not in r.stdout, r.stdout
+    assert ("vminsert deployment/vm-victoria-metrics-cluster-vminsert: args of container vminsert is wrong "
+            "(vmstorage declares 3, the list has 2): missing ") in r.stdout, r.stdout
+    storage = report("-f", HELM, "-o", "json")["clusters"][0]["storage"]
+    assert "readyReplicas" not in storage and "existingPods" not in storage and storage["declaredReplicas"] == 3
+    metrics = vmsync("check", "-f", HELM, "-o", "prometheus").stdout
+    assert "vmsync_storage_replicas_declared{" in metrics and "vmsync_storage_replicas_ready{" not in metrics

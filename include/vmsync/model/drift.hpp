@@ -131,6 +131,8 @@ struct ClusterDrift {
   std::vector<SpellingSplit> spelling_splits; // see spelling_splits()
   std::vector<std::string> errors;   // for status Error
   std::vector<std::string> warnings; // e.g. storage not all ready
+  // False offline (check -f): no pod exists there, so the storage's existing and ready pods mean nothing.
+  bool pods_known = true;
 };
 
 // errors: clusters in Error, plus the report's errors that belong to no cluster.

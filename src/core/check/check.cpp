@@ -48,6 +48,7 @@ model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *
       cd.name = spec.name;
       cd.layout = spec.layout;
       cd.storage = storage_health(spec);
+      cd.pods_known = !inv.offline;
       cd.errors = spec.errors;
       cd.warnings = spec.warnings;
       if (auto it = inv.namespace_errors.find(spec.namespace_); it != inv.namespace_errors.end())

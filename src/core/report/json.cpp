@@ -86,17 +86,19 @@ ojson cluster_json(const model::ClusterDrift &c) {
   ojson splits = ojson::array();
   for (const auto &s : c.spelling_splits)
     splits.push_back(split_json(s));
+  ojson storage{{"kind", c.storage.workload.kind},
+                {"name", c.storage.workload.name},
+                {"declaredReplicas", c.storage.declared_replicas}};
+  if (c.pods_known) { // offline (check -f) no pod exists: left out rather than zeros
+    storage["existingPods"] = c.storage.existing_pods;
+    storage["readyReplicas"] = c.storage.ready_pods;
+  }
+  storage["nodes"] = strings(c.storage.nodes);
   return ojson{{"namespace", c.namespace_},
                {"name", c.name},
                {"layout", model::to_string(c.layout)},
                {"status", model::to_string(c.status)},
-               {"storage",
-                ojson{{"kind", c.storage.workload.kind},
-                      {"name", c.storage.workload.name},
-                      {"declaredReplicas", c.storage.declared_replicas},
-                      {"existingPods", c.storage.existing_pods},
-                      {"readyReplicas", c.storage.ready_pods},
-                      {"nodes", strings(c.storage.nodes)}}},
+               {"storage", storage},
                {"consumers", consumers},
                {"spellingSplits", splits},
                {"errors", strings(c.errors)},

@@ -187,8 +187,11 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
     out << "      <property name=\"layout\" value=\"" << model::to_string(c.layout) << "\"/>\n";
     out << "      <property name=\"status\" value=\"" << model::to_string(c.status) << "\"/>\n";
     out << "      <property name=\"storage\" value=\""
-        << xml(fmt::format("{}/{}: {} declared, {} ready", text::lower(c.storage.workload.kind),
-                           c.storage.workload.name, c.storage.declared_replicas, c.storage.ready_pods))
+        << xml(c.pods_known
+                   ? fmt::format("{}/{}: {} declared, {} ready", text::lower(c.storage.workload.kind),
+                                 c.storage.workload.name, c.storage.declared_replicas, c.storage.ready_pods)
+                   : fmt::format("{}/{}: {} declared", text::lower(c.storage.workload.kind), c.storage.workload.name,
+                                 c.storage.declared_replicas))
         << "\"/>\n";
     out << "    </properties>\n";
     for (const auto &k : suites[i]) {

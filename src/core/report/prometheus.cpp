@@ -115,7 +115,7 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
       status.samples.push_back({l, c.status == s ? "1" : "0"});
     }
     declared.samples.push_back({cl, std::to_string(c.storage.declared_replicas)});
-    ready.samples.push_back({cl, std::to_string(c.storage.ready_pods)});
+    if (c.pods_known) ready.samples.push_back({cl, std::to_string(c.storage.ready_pods)});
     for (const auto &[role, t] : role_totals(c)) {
       Labels l = cl;
       l.emplace_back("role", std::string(model::to_string(role)));

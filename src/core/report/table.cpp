@@ -238,7 +238,12 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
       if (!consumer.source_unexpected.empty())
         parts.push_back("unexpected " + join(consumer.source_unexpected, ","));
       if (parts.empty()) parts.push_back("has duplicate or empty entries");
-      notes.push_back(fmt::format("{}: {} is wrong: {}", who, what, join(parts, "; ")));
+      // The counts first: what a reviewer of a chart change checks at a glance.
+      std::string counts;
+      if (consumer.source.entries && !consumer.source.discovery)
+        counts = fmt::format(" (vmstorage declares {}, the list has {})", c.storage.declared_replicas,
+                             consumer.source.entries->size());
+      notes.push_back(fmt::format("{}: {} is wrong{}: {}", who, what, counts, join(parts, "; ")));
       for (const auto &e : consumer.source_evidence)
         notes.push_back(fmt::format("{}: {}", who, e));
     }
@@ -266,10 +271,11 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
 
 std::string cluster_line(const model::ClusterDrift &c, bool color) {
   const auto &s = c.storage;
-  std::string line =
-      fmt::format("{}   {}   {}   storage {} ready {}/{}", cluster_ref(c), model::to_string(c.layout),
-                  paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload), s.ready_pods,
-                  s.declared_replicas);
+  std::string line = fmt::format("{}   {}   {}   storage {}", cluster_ref(c), model::to_string(c.layout),
+                                 paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload));
+  // Offline no pod exists: the declared replicas are all there is to say.
+  if (!c.pods_known) return line + fmt::format(" declares {}", s.declared_replicas);
+  line += fmt::format(" ready {}/{}", s.ready_pods, s.declared_replicas);
   if (s.existing_pods != s.declared_replicas) line += fmt::format(", {} pods exist", s.existing_pods);
   return line;
 }

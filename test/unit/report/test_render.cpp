@@ -268,7 +268,7 @@ TEST_CASE("render table: exact output, grouped per cluster") {
         "  vminsert   vm-vminsert-10                InSync      -                     -\n"
         "  vmselect   vm-vmselect-0                 InSync      -                     -\n"
         "  warning: vmstorage: 2 of 3 pods ready\n"
-        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong: missing "
+        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong (vmstorage declares 3, the list has 2): missing "
         "vm-vmstorage-2:8401\n"
         "\n"
         "team-b/vmc   operator   Error   storage statefulset/vmstorage-vmc ready 0/2, 0 pods exist\n"
@@ -307,7 +307,7 @@ TEST_CASE("render table: summary, one row per consumer") {
         "  vmselect   instanceset/vm-vmselect       Drift       1      0       0         yes            "
         "vm-vmstorage-2:8401   -\n"
         "  warning: vmstorage: 2 of 3 pods ready\n"
-        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong: missing "
+        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong (vmstorage declares 3, the list has 2): missing "
         "vm-vmstorage-2:8401\n"
         "\n"
         "team-b/vmc   operator   Error   storage statefulset/vmstorage-vmc ready 0/2, 0 pods exist\n"
@@ -324,7 +324,7 @@ TEST_CASE("render table: no headers gives one self-contained line per pod and pe
         "mon/vm         vminsert   vm-vminsert-10                InSync      -                     -\n"
         "mon/vm         vmselect   vm-vmselect-0                 InSync      -                     -\n"
         "mon/vm   warning: vmstorage: 2 of 3 pods ready\n"
-        "mon/vm   vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong: missing "
+        "mon/vm   vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong (vmstorage declares 3, the list has 2): missing "
         "vm-vmstorage-2:8401\n"
         "team-b/vmc   error: pods is forbidden: cannot list pods in namespace team-b (403)\n");
 }
