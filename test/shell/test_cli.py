@@ -325,3 +325,18 @@ def test_offline_report_leaves_out_pods_and_gives_the_counts():
     assert "readyReplicas" not in storage and "existingPods" not in storage and storage["declaredReplicas"] == 3
     metrics = vmsync("check", "-f", HELM, "-o", "prometheus").stdout
     assert "vmsync_storage_replicas_declared{" in metrics and "vmsync_storage_replicas_ready{" not in metrics
+
+
+def test_an_unrendered_helm_chart_gets_a_hint(tmp_path):
+    chart = tmp_path / "vm"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: vm\nversion: 0.1.0\n")
+    template = chart / "templates" / "vmstorage.yaml"
+    template.write_text("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}-vmstorage\n"
+                        "spec:\n  replicas: {{ .Values.vmstorage.replicaCount }}\n")
+    hint = "render the chart first: helm template NAME CHART | vmsync check -f -"
+    assert error(vmsync("check", "-f", str(chart))) == (
+        f"vmsync: error: {chart} is a Helm chart (it holds Chart.yaml), not rendered manifests: {hint}")
+    line = error(vmsync("check", "-f", str(template)))
+    assert line.startswith(f"vmsync: error: {template}: line 4, column ") and line.endswith(
+        f"(it holds Helm template syntax: {hint})"), line
