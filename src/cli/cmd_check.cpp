@@ -216,7 +216,10 @@ int run_check_reporting_failure(const GlobalOptions &g, const CheckOptions &o) {
 void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   auto opts = std::make_shared<CheckOptions>();
   auto *cmd = app.add_subcommand("check", "Report, per vminsert/vmselect pod, drift of its vmstorage list");
-  cmd->footer("Exit status: 0 every pod proven in sync, 1 drift (or a pod whose list cannot be proven), 2 error.");
+  cmd->footer("Each vminsert/vmselect pod is InSync, Stale (nodes missing or unexpected), Unknown (the list it runs "
+              "with cannot be read, e.g. it started before its ConfigMap changed) or Discovery (it finds its nodes "
+              "by srv+ or file: discovery and cannot drift). Exit status: 0 every pod known to be in sync, 1 drift "
+              "(a Stale pod, a wrong list in the template or ConfigMap, or an Unknown pod), 2 error.");
   cmd->add_option("CLUSTER", opts->clusters, "Names of the VictoriaMetrics clusters to check (default: all)");
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Check clusters in every namespace (ignores -n)");
   cmd->add_option(
@@ -226,7 +229,7 @@ void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_option("-o,--output", opts->output,
                   "Output format: table, wide, json, yaml, junit (CI test results), prometheus (metrics) or sarif")
       ->check(one_of({"table", "wide", "json", "yaml", "junit", "prometheus", "sarif"}));
-  cmd->add_flag("--summary", opts->summary, "One row per consumer workload instead of one per pod");
+  cmd->add_flag("--summary", opts->summary, "One row per vminsert/vmselect workload instead of one per pod");
   cmd->add_flag("--no-headers", opts->no_headers, "Print tables without their header lines");
   cmd->add_flag("-q,--quiet", opts->quiet, "Print nothing; report only by exit status");
   cmd->add_flag("--exit-zero", opts->exit_zero, "Exit 0 even when drift is found (for cron jobs); errors still exit 2");

@@ -345,7 +345,7 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
   cmd->add_flag("-y,--yes", opts->yes,
                 "Apply without asking. Without it fix asks on the terminal when stdin is one, and refuses (exit 2) "
                 "when it is not, as in a script or CronJob");
-  cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a consumer is paused or mid-rollout");
+  cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a vminsert/vmselect workload is paused or mid-rollout");
   cmd->add_flag("--force-owned", opts->force_owned,
                 "Edit objects a controller owns (VMCluster, KubeBlocks), although it may revert them");
   cmd->add_option("--restart", opts->restart,
