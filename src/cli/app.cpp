@@ -196,7 +196,7 @@ std::string command_path(CLI::App &app) {
 
 // One line for a command line CLI11 refused, in kubectl's words and never with CLI11's internals.
 std::string parse_error_text(CLI::App &root, const CLI::ParseError &e) {
-  const std::string what = e.what();
+  std::string what = e.what();
   if (dynamic_cast<const CLI::ExtrasError *>(&e) != nullptr) {
     CLI::App *at = parsed_command(root);
     std::vector<std::string> extras = at->remaining();
