@@ -21,6 +21,7 @@ struct GlobalOptions {
   int verbosity = 0;
   Color color = Color::Auto;
   std::string request_timeout_text;
+  std::string cache_dir; // kubectl's --cache-dir: accepted, unused (vmsync keeps no discovery cache)
 };
 
 // What a subcommand registers: its CLI11 node and the action run after parsing.
@@ -58,6 +59,12 @@ struct ProbeCli {
 };
 void add_probe_options(CLI::App &cmd, ProbeCli &probe, std::string_view what);
 check::ProbeOptions probe_options(const ProbeCli &probe);
+
+// Validators that say what was wrong in our words (CLI11's own print its internals: "bogus not in {...}", a
+// 300-digit range). one_of's description is "{a,b,c}", which tree::choices reads for completion and the man page.
+CLI::Validator one_of(const std::vector<std::string> &values);
+CLI::Validator duration_value();      // util::parse_duration's syntax and rule (never negative); type DURATION
+CLI::Validator non_negative_number(); // a whole number >= 0
 
 // Helpers shared by subcommands.
 void log_stderr(const std::string &line);

@@ -3,6 +3,7 @@
 #include "session.hpp"
 
 #include "vmsync/check/check.hpp"
+#include "vmsync/check/selector.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
 #include "vmsync/report/junit.hpp"
@@ -33,6 +34,7 @@ struct CheckOptions {
   bool exit_zero = false;
   bool allow_empty = false; // -f: manifests with objects but no cluster are not an error
   std::vector<std::string> files;
+  bool recursive = false; // -R: directories given to -f with their subdirectories
   std::vector<std::string> relations;
   std::string cluster_domain = "cluster.local";
   std::string timeout = "2m";
@@ -104,7 +106,23 @@ std::string metrics_text(const model::DriftReport &r, bool completed, std::chron
   return text.str();
 }
 
-int run_check(const GlobalOptions &g, const CheckOptions &o) {
+// What the command wrote to stdout: an error after the report (a failed push) must not print a second document.
+struct Progress {
+  bool rendered = false;
+};
+
+void render(const model::DriftReport &report, CiFormat ci, const report::RenderOptions &ro, bool completed,
+            std::chrono::system_clock::time_point when) {
+  switch (ci) {
+  case CiFormat::Junit: report::render_junit(report, std::cout); break;
+  case CiFormat::Prometheus: std::cout << metrics_text(report, completed, when); break;
+  case CiFormat::Sarif: report::render_sarif(report, std::cout); break;
+  case CiFormat::None: report::render(report, ro, std::cout); break;
+  }
+  std::cout.flush();
+}
+
+int run_check(const GlobalOptions &g, const CheckOptions &o, Progress &progress) {
   const CiFormat ci = ci_format(o.output);
   report::RenderOptions ro;
   if (ci == CiFormat::None) ro.format = parse_format(o.output, ro.wide);
@@ -116,6 +134,7 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   check::Scope scope;
   scope.all_namespaces = o.all_namespaces;
   scope.label_selector = o.selector;
+  const auto selector = check::parse_label_selector(o.selector); // refused before anything is read
   if (o.chunk_size) scope.chunk_size = scope.selected_chunk_size = *o.chunk_size;
   scope.clusters = o.clusters;
   for (const auto &r : o.relations)
@@ -129,7 +148,9 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
   check::Inventory inv;
   if (!o.files.empty()) {
     scope.namespace_ = effective_namespace(g, nullptr);
-    inv = check::read_manifests(o.files, scope.namespace_);
+    inv = check::read_manifests(o.files, scope.namespace_,
+                                o.recursive ? check::Recursion::Recursive : check::Recursion::OneLevel);
+    check::keep_selected(inv, selector); // what -l lists from the API server
   } else {
     const auto timeout = util::parse_duration(o.timeout, "--timeout");
     std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -171,57 +192,66 @@ int run_check(const GlobalOptions &g, const CheckOptions &o) {
 
   // Step 4: render (and push the metrics).
   const auto checked_at = std::chrono::system_clock::now(); // one time for the page and every push
-  if (!o.quiet) {
-    switch (ci) {
-    case CiFormat::Junit: report::render_junit(report, std::cout); break;
-    case CiFormat::Prometheus: std::cout << metrics_text(report, true, checked_at); break;
-    case CiFormat::Sarif: report::render_sarif(report, std::cout); break;
-    case CiFormat::None: report::render(report, ro, std::cout); break;
-    }
-  }
-  std::cout.flush();
+  if (!o.quiet) render(report, ci, ro, true, checked_at);
+  progress.rendered = true;
+  bool push_failed = false;
   for (const auto &target : push) {
-    report::push_metrics(target,
-                         metrics_text(report, true, checked_at, target.kind == report::PushTarget::Kind::Import));
-    if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", target.display));
+    try {
+      report::push_metrics(
+          target, metrics_text(report, true, checked_at, target.kind == report::PushTarget::Kind::Import));
+      if (g.verbosity >= 1) log_stderr(fmt::format("vmsync: pushed metrics to {}", target.display));
+    } catch (const Error &e) {
+      log_stderr(fmt::format("vmsync: error: {}", e.what())); // once: the report itself is fine
+      push_failed = true;
+    }
   }
 
   for (const auto &w : report.warnings)
     log_stderr(fmt::format("vmsync: warning: {}", w));
   // Errors also go to stderr, one line each, so they are seen whatever the output format.
+  for (const auto &e : report.errors)
+    log_stderr(fmt::format("vmsync: error: {}", e));
   for (const auto &c : report.clusters)
     for (const auto &e : c.errors)
-      log_stderr(c.name.empty() ? fmt::format("vmsync: error: {}", e)
-                                : fmt::format("vmsync: error: {}/{}: {}", c.namespace_, c.name, e));
+      log_stderr(fmt::format("vmsync: error: {}/{}: {}", c.namespace_, c.name, e));
 
   // Step 5: exit by the worst finding.
   const auto &s = report.summary;
-  if (s.errors > 0) return to_int(ExitCode::Error);
+  if (s.errors > 0 || push_failed) return to_int(ExitCode::Error);
   if (o.exit_zero) return to_int(ExitCode::Ok);
   if (s.drifted > 0 || s.unknown > 0) return to_int(ExitCode::Drift);
   return to_int(ExitCode::Ok);
 }
 
-// A check that fails is a metric too: monitoring must see vmsync_check_success 0, not silence.
+// A check that fails is a report too: a CI's report file must hold the error (a JSON report with it in
+// `errors`, a JUnit error case, a SARIF run that did not complete), never nothing; monitoring must see
+// vmsync_check_success 0, not silence. The error also leaves as the usual one line on stderr, exit 2.
 int run_check_reporting_failure(const GlobalOptions &g, const CheckOptions &o) {
+  Progress progress;
   try {
-    return run_check(g, o);
+    return run_check(g, o, progress);
   } catch (const UsageError &) {
     throw;
-  } catch (const Error &) {
+  } catch (const Error &e) {
     const auto failed_at = std::chrono::system_clock::now();
-    if (ci_format(o.output) == CiFormat::Prometheus && !o.quiet)
-      std::cout << metrics_text({}, false, failed_at) << std::flush;
+    if (!o.quiet && !progress.rendered && o.output != "table" && o.output != "wide") {
+      model::DriftReport failed;
+      failed.errors.push_back(e.what());
+      model::sort_report(failed);
+      report::RenderOptions ro;
+      ro.format = o.output == "yaml" ? report::Format::Yaml : report::Format::Json;
+      render(failed, ci_format(o.output), ro, false, failed_at);
+    }
     try {
       for (const auto &target : push_targets(o))
         try {
           report::push_metrics(
               target, metrics_text({}, false, failed_at, target.kind == report::PushTarget::Kind::Import));
-        } catch (const Error &e) {
-          log_stderr(fmt::format("vmsync: warning: {}", e.what()));
+        } catch (const Error &push_error) {
+          log_stderr(fmt::format("vmsync: warning: {}", push_error.what()));
         }
-    } catch (const Error &e) {
-      log_stderr(fmt::format("vmsync: warning: {}", e.what()));
+    } catch (const Error &push_error) {
+      log_stderr(fmt::format("vmsync: warning: {}", push_error.what()));
     }
     throw;
   }
@@ -232,44 +262,69 @@ int run_check_reporting_failure(const GlobalOptions &g, const CheckOptions &o) {
 void register_check(CLI::App &app, GlobalOptions &g, Action &action) {
   auto opts = std::make_shared<CheckOptions>();
   auto *cmd = app.add_subcommand("check", "Report, per vminsert/vmselect pod, drift of its vmstorage list");
-  cmd->footer("Exit status: 0 every pod proven in sync, 1 drift (or a pod whose list cannot be proven), 2 error.");
+  cmd->footer(
+      "Each vminsert/vmselect pod is InSync, Stale (nodes missing or unexpected), Unknown (the list it runs "
+      "with cannot be read, e.g. it started before its ConfigMap changed) or Discovery (it finds its nodes "
+      "by srv+ or file: discovery and cannot drift). Exit status: 0 every pod known to be in sync, 1 drift "
+      "(a Stale pod, a wrong list in the template or ConfigMap, or an Unknown pod), 2 error.");
   cmd->add_option("CLUSTER", opts->clusters, "Names of the VictoriaMetrics clusters to check (default: all)");
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Check clusters in every namespace (ignores -n)");
-  cmd->add_option("-l,--selector", opts->selector,
-                  "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
+  cmd->add_option(
+         "-l,--selector", opts->selector,
+         "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x")
+      ->type_name("SELECTOR");
   cmd->add_option("-o,--output", opts->output,
                   "Output format: table, wide, json, yaml, junit (CI test results), prometheus (metrics) or sarif")
-      ->check(CLI::IsMember({"table", "wide", "json", "yaml", "junit", "prometheus", "sarif"}));
-  cmd->add_flag("--summary", opts->summary, "One row per consumer workload instead of one per pod");
+      ->check(one_of({"table", "wide", "json", "yaml", "junit", "prometheus", "sarif"}));
+  cmd->add_flag("--summary", opts->summary, "One row per vminsert/vmselect workload instead of one per pod");
   cmd->add_flag("--no-headers", opts->no_headers, "Print tables without their header lines");
   cmd->add_flag("-q,--quiet", opts->quiet, "Print nothing; report only by exit status");
   cmd->add_flag("--exit-zero", opts->exit_zero, "Exit 0 even when drift is found (for cron jobs); errors still exit 2");
-  cmd->add_option("-f,--filename", opts->files,
-                  "Check rendered manifests instead of the cluster: a file, a directory or - for stdin (repeatable)");
+  cmd->add_option(
+         "-f,--filename", opts->files,
+         "Check rendered manifests instead of the cluster: a file, a directory (its .yaml, .yml and .json "
+         "files; with -R its subdirectories' too) or - for stdin; one per -f, repeatable")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  cmd->add_flag("-R,--recursive", opts->recursive,
+                "Read the directories given to -f and all their subdirectories (default: their own files only)");
   cmd->add_flag("--allow-empty", opts->allow_empty,
                 "With -f: manifests that hold no VictoriaMetrics cluster are not an error (exit 0 with 0 clusters); "
                 "input with no objects at all still is");
-  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
+  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp))
+      ->type_name("RELATION")
+      ->allow_extra_args(false);
   cmd->add_option("--cluster-domain", opts->cluster_domain, std::string(kClusterDomainHelp))
+      ->type_name("DOMAIN")
       ->capture_default_str();
-  cmd->add_option("--pushgateway", opts->pushgateway,
-                  "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
-                  "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]");
   cmd->add_option(
-      "--push-url", opts->push_url,
-      "Also write the metrics into VictoriaMetrics through its import API: single-node "
-      "http://victoria-metrics:8428, cluster http://vminsert:8480/insert/<accountID>/prometheus; each "
-      "sample at the check's time, labelled job=vmsync unless the URL's query sets extra_label=job=...");
+         "--pushgateway", opts->pushgateway,
+         "Also push the metrics (those -o prometheus prints) to this Prometheus Pushgateway, e.g. "
+         "http://pushgateway:9091; into group job=vmsync unless the URL ends in /metrics/job/<job>[/<l>/<v>]")
+      ->type_name("URL");
+  cmd->add_option(
+         "--push-url", opts->push_url,
+         "Also write the metrics into VictoriaMetrics through its import API: single-node "
+         "http://victoria-metrics:8428, cluster http://vminsert:8480/insert/<accountID>/prometheus; each "
+         "sample at the check's time, labelled job=vmsync unless the URL's query sets extra_label=job=...")
+      ->type_name("URL");
   cmd->add_option("--push-bearer-token-file", opts->push_bearer_token_file,
-                  "Authenticate pushes with the bearer token in this file (default: $VMSYNC_PUSH_BEARER_TOKEN)");
+                  "Authenticate pushes with the bearer token in this file (default: $VMSYNC_PUSH_BEARER_TOKEN)")
+      ->type_name("FILE");
   cmd->add_option("--push-basic-auth-file", opts->push_basic_auth_file,
-                  "Authenticate pushes with user:password from this file (default: $VMSYNC_PUSH_BASIC_AUTH)");
+                  "Authenticate pushes with user:password from this file (default: $VMSYNC_PUSH_BASIC_AUTH)")
+      ->type_name("FILE");
   cmd->add_option("--chunk-size", opts->chunk_size,
                   "Objects per list page (0: no paging). Default: 500, as kubectl, for lists of every object of a "
                   "kind; 5000 for lists by label selector, since each further page of those makes the API server "
                   "read the kind's unrelated objects again")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--timeout", opts->timeout, "Give up after this long overall, e.g. 30s, 2m (0: no limit)")
+      ->check(non_negative_number())
+      ->type_name("N");
+  cmd->add_option("--timeout", opts->timeout,
+                  "Give up after this long: the whole command, every request and retry included, e.g. 30s, 2m "
+                  "(0: no limit)")
+      ->check(duration_value())
+      ->type_name("DURATION")
       ->capture_default_str();
   add_probe_options(*cmd, opts->probe, "Also ask the pods");
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_check_reporting_failure(g, *opts); }; });

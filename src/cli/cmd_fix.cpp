@@ -5,6 +5,7 @@
 #include "session.hpp"
 
 #include "vmsync/check/check.hpp"
+#include "vmsync/check/selector.hpp"
 #include "vmsync/error.hpp"
 #include "vmsync/exit_code.hpp"
 #include "vmsync/fix/apply.hpp"
@@ -13,6 +14,7 @@
 #include "vmsync/report/render.hpp"
 #include "vmsync/util/duration.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <iostream>
@@ -101,10 +103,18 @@ DryRun parse_dry_run(const std::string &text) {
   throw UsageError(fmt::format("--dry-run={}: must be none, client or server", text));
 }
 
+// Asks on the terminal that stdin is: the question goes to /dev/tty (stdout may be a pipe into `tee`, stderr a
+// log), the answer comes from stdin.
 bool confirm(std::size_t steps, std::size_t clusters) {
-  fmt::print("Apply these {} step{} to {} cluster{}? [y/N] ", steps, steps == 1 ? "" : "s", clusters,
-             clusters == 1 ? "" : "s");
-  std::fflush(stdout);
+  const auto question = fmt::format("Apply these {} step{} to {} cluster{}? [y/N] ", steps, steps == 1 ? "" : "s",
+                                    clusters, clusters == 1 ? "" : "s");
+  if (std::FILE *tty = std::fopen("/dev/tty", "w"); tty != nullptr) {
+    fmt::print(tty, "{}", question);
+    std::fclose(tty);
+  } else {
+    fmt::print(stderr, "{}", question);
+    std::fflush(stderr);
+  }
   std::string answer;
   if (!std::getline(std::cin, answer)) return false;
   return answer == "y" || answer == "Y" || answer == "yes";
@@ -146,6 +156,7 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
     fo.restart = fix::RestartMode::OpsRequest;
   else if (o.restart != "auto")
     throw UsageError(fmt::format("--restart={}: must be auto, delete-pods or opsrequest", o.restart));
+  check::parse_label_selector(o.selector); // a selector the server would refuse needs no server either
   std::vector<check::Relation> relations; // parsed before connecting: a typo needs no server
   for (const auto &r : o.relations)
     relations.push_back(check::parse_relation(r));
@@ -155,10 +166,10 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
   ao.holder = holder_identity();
   const bool json_out = o.output == "json";
 
-  // Step 1: connect. Requests are bounded by the waits' budget plus room to read, plan and verify.
+  // Step 1: connect. --timeout bounds the whole command, as check's does: every request and retry, the wait for
+  // another fix's Lease and for the pods; --request-timeout bounds one request.
   std::optional<std::chrono::steady_clock::time_point> deadline;
-  if (ao.timeout.count() > 0)
-    deadline = std::chrono::steady_clock::now() + ao.timeout + ao.lock_wait + std::chrono::minutes(2);
+  if (ao.timeout.count() > 0) deadline = std::chrono::steady_clock::now() + ao.timeout;
   auto session = connect(g, deadline);
   check::Scope scope;
   scope.namespace_ = effective_namespace(g, &session);
@@ -232,18 +243,31 @@ int run_fix(const GlobalOptions &g, const FixCliOptions &o) {
     return exit_for(check::compute_report(state.inventory, scope).summary);
   }
 
-  // Step 5: confirm, only when a person is at a terminal.
-  if (!o.yes && isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0) {
-    std::size_t clusters = 0;
-    for (const auto &c : plan.clusters)
-      if (!c.steps.empty()) ++clusters;
+  // Step 5: confirm. Whenever stdin is a terminal (`vmsync fix | tee log` still asks); with none there is no one
+  // to ask, and changing a cluster unasked is not ours to decide: --yes says so.
+  std::size_t clusters = 0;
+  for (const auto &c : plan.clusters)
+    if (!c.steps.empty()) ++clusters;
+  if (!o.yes && isatty(STDIN_FILENO) == 0)
+    throw UsageError(fmt::format("{} step{} to apply to {} cluster{} and no terminal to confirm on: pass --yes to "
+                                 "apply them (--dry-run to only see them)",
+                                 plan.step_count(), plan.step_count() == 1 ? "" : "s", clusters,
+                                 clusters == 1 ? "" : "s"));
+  if (!o.yes) {
     if (!confirm(plan.step_count(), clusters)) {
       log_stderr("vmsync: nothing applied");
       return to_int(ExitCode::Drift);
     }
   }
 
-  // Step 6: apply, then verify.
+  // Step 6: apply, then verify, in what is left of --timeout.
+  if (deadline) {
+    using std::chrono::milliseconds;
+    const auto left = std::max(
+        milliseconds(1), std::chrono::duration_cast<milliseconds>(*deadline - std::chrono::steady_clock::now()));
+    ao.timeout = left;
+    ao.lock_wait = std::min(ao.lock_wait, left);
+  }
   StderrReporter reporter;
   auto result = fix::apply(*session.client, scope, fo, plan, ao, reporter);
 
@@ -310,19 +334,29 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
               "2 error.");
   cmd->add_option("CLUSTER", opts->clusters, "Names of the VictoriaMetrics clusters to fix (default: all)");
   cmd->add_flag("-A,--all-namespaces", opts->all_namespaces, "Fix clusters in every namespace (ignores -n)");
-  cmd->add_option("-l,--selector", opts->selector,
-                  "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x");
-  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp));
+  cmd->add_option(
+         "-l,--selector", opts->selector,
+         "Label selector for the clusters' workloads and custom resources, e.g. app.kubernetes.io/instance=x")
+      ->type_name("SELECTOR");
+  cmd->add_option("--relation", opts->relations, std::string(kRelationHelp))
+      ->type_name("RELATION")
+      ->allow_extra_args(false);
   cmd->add_option("--cluster-domain", opts->cluster_domain, std::string(kClusterDomainHelp))
+      ->type_name("DOMAIN")
       ->capture_default_str();
   cmd->add_flag(
          "--dry-run{server}", opts->dry_run,
          "Print the plan and change nothing: server (--dry-run alone) also sends every request with dryRun=All, "
          "so admission and RBAC are checked; client sends nothing; none applies the plan")
-      ->check(CLI::IsMember({"none", "client", "server"}));
-  cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
-  cmd->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation (never asked without a terminal)");
-  cmd->add_flag("--force", opts->force, "Act although vmstorage is not all Ready or a consumer is paused or mid-rollout");
+      ->check(one_of({"none", "client", "server"}));
+  cmd->add_option("-o,--output", opts->output, "Output format: text or json")->check(one_of({"text", "json"}));
+  cmd->add_flag(
+      "-y,--yes", opts->yes,
+      "Apply without asking. Without it fix asks on the terminal when stdin is one, and refuses (exit 2) "
+      "when it is not, as in a script or CronJob");
+  cmd->add_flag(
+      "--force", opts->force,
+      "Act although vmstorage is not all Ready or a vminsert/vmselect workload is paused or mid-rollout");
   cmd->add_flag("--force-owned", opts->force_owned,
                 "Edit objects a controller owns (VMCluster, KubeBlocks), although it may revert them");
   cmd->add_flag(
@@ -335,13 +369,20 @@ void register_fix(CLI::App &app, GlobalOptions &g, Action &action) {
                   "first, each restarted once) or opsrequest (a KubeBlocks Restart OpsRequest: every pod of the "
                   "component, in KubeBlocks' order, no separate canary). On KubeBlocks 0.9 a stale env ConfigMap "
                   "is always repaired by a Restart OpsRequest")
-      ->check(CLI::IsMember({"auto", "delete-pods", "opsrequest"}))
+      ->check(one_of({"auto", "delete-pods", "opsrequest"}))
       ->capture_default_str();
-  cmd->add_option("--timeout", opts->timeout, "Give up waiting for pods after this long overall, e.g. 10m (0: no limit)")
+  cmd->add_option("--timeout", opts->timeout,
+                  "Give up after this long: the whole command (reads, the wait for another fix's lock, restarts, "
+                  "verification), every request and retry included, e.g. 10m (0: no limit)")
+      ->check(duration_value())
+      ->type_name("DURATION")
       ->capture_default_str();
   add_probe_options(*cmd, opts->probe, "Plan and verify by asking the pods");
-  cmd->add_option("--lock-wait", opts->lock_wait,
-                  "Wait this long for another vmsync fix of the same cluster to finish (0: exit at once naming it)")
+  cmd->add_option(
+         "--lock-wait", opts->lock_wait,
+         "Wait this long for another vmsync fix of the same cluster to finish (0: exit at once naming it)")
+      ->check(duration_value())
+      ->type_name("DURATION")
       ->capture_default_str();
   cmd->callback([&g, &action, opts] { action = [&g, opts] { return run_fix(g, *opts); }; });
 }

@@ -3,10 +3,11 @@
 // (man/ in the repository): vmsync.1.in is the page with placeholder lines, <command>.in adds paragraphs to
 // that command's section. man/vmsync.1 is this output, committed; a test fails when it is stale.
 //
-// Placeholders, each alone on a line of vmsync.1.in: @SYNOPSIS@, @COMMANDS@, @GLOBAL_OPTIONS@; and @VERSION@
-// anywhere.
+// Placeholders, each alone on a line of vmsync.1.in: @SYNOPSIS@, @COMMANDS@, @GLOBAL_OPTIONS@, @EXAMPLES@ (those
+// of `--help`, from examples.cpp); and @VERSION@ anywhere.
 #include "app.hpp"
 #include "cli_tree.hpp"
+#include "examples.hpp"
 
 #include "vmsync/error.hpp"
 #include "vmsync/version.hpp"
@@ -66,7 +67,8 @@ std::string wrap(const std::string &text) {
   constexpr std::size_t kLongWord = 30;
   std::string out, line;
   auto flush = [&] {
-    if (!line.empty()) out += line + '\n';
+    // A line that starts with '.' or '\'' would be read as a request ("\&" makes it text).
+    if (!line.empty()) out += (line[0] == '.' || line[0] == '\'' ? "\\&" : "") + line + '\n';
     line.clear();
   };
   std::size_t pos = 0;
@@ -94,7 +96,7 @@ std::string wrap(const std::string &text) {
         if (i == 0) {
           flush();
         } else {
-          out += line + "\\:\\c\n";
+          out += (line[0] == '.' || line[0] == '\'' ? "\\&" : "") + line + "\\:\\c\n";
           line.clear();
         }
         glue.clear();
@@ -203,6 +205,21 @@ void global_options(CLI::App &root, std::ostream &out) {
   }
 }
 
+// The examples of vmsync and of each command, as their --help ends with them.
+void examples_section(CLI::App &root, std::ostream &out) {
+  std::vector<std::string> names{""};
+  for (CLI::App *cmd : tree::visible_subcommands(root))
+    names.push_back(cmd->get_name());
+  bool first = true;
+  for (const auto &name : names)
+    for (const auto &e : examples(name)) {
+      if (!first) out << ".PP\n";
+      first = false;
+      out << wrap(roff(std::string(e.what) + ":")) << "\n.PP\n.RS\n.EX\n"
+          << literal(std::string(e.command)) << "\n.EE\n.RE\n";
+    }
+}
+
 std::string replace_all(std::string s, const std::string &from, const std::string &to) {
   for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
     s.replace(pos, from.size(), to);
@@ -225,6 +242,8 @@ int write_man(CLI::App &root, const std::string &source_dir) {
       commands(root, source, out);
     else if (line == "@GLOBAL_OPTIONS@")
       global_options(root, out);
+    else if (line == "@EXAMPLES@")
+      examples_section(root, out);
     else
       out << replace_all(line, "@VERSION@", std::string(version())) << '\n';
   }

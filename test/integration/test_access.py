@@ -4,6 +4,7 @@ every auth method, KUBECONFIG merging, in-cluster mode, paging, and clean failur
 import base64
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -13,6 +14,8 @@ import time
 import pytest
 
 from conftest import VMSYNC, assert_valid_report, run_vmsync
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def server_of(cp):
@@ -216,6 +219,20 @@ def test_forbidden_names_missing_permission(cp, tmp_path):
     assert "forbidden" in r.err.lower() and "cannot list" in r.err, r
     assert f"system:serviceaccount:{ns}:nobody" in r.err
     assert token not in r.err + r.out
+    # One error, the report's own: no made-up cluster row ("ns/   generic   Error"), no cluster named "".
+    (line,) = r.err.splitlines()
+    assert line.startswith(f'vmsync: error: cannot list ') and f'in namespace "{ns}"' in line, r.err
+    assert r.out.splitlines()[0] == "error: " + line[len("vmsync: error: "):], r.out
+    assert "generic" not in r.out, r.out
+    j = run_vmsync("check", "-o", "json", kubeconfig=str(kc))
+    assert j.rc == 2 and j.err == r.err, j
+    rep = assert_valid_report(j.json())
+    assert rep["clusters"] == [] and rep["errors"] == [line[len("vmsync: error: "):]], rep
+    # Every hint names a file that exists.
+    hints = re.findall(r"see (\S+?)\)", r.err)
+    assert hints, r.err
+    for path in hints:
+        assert os.path.isfile(os.path.join(ROOT, path)), path
 
 
 def test_unreachable_server_fails_in_bounded_time(tmp_path):
@@ -284,12 +301,10 @@ def test_all_namespaces_for_a_user_bound_to_one_namespace(cp, helm_ns, tmp_path)
     r = run_vmsync("check", "-A", "-o", "json", kubeconfig=str(kc))
     assert r.rc == 2, r
     rep = assert_valid_report(r.json())
-    checked = [c for c in rep["clusters"] if c["name"]]
-    assert [(c["namespace"], c["name"], c["status"]) for c in checked] == [(helm_ns, "vm", "InSync")], rep
-    (unseen,) = [c for c in rep["clusters"] if not c["name"]]
-    assert unseen["status"] == "Error"
-    assert unseen["errors"][0].startswith(
-        f'-A: listing all namespaces is forbidden too, so only namespace "{helm_ns}" (the context\'s) was checked'), unseen
+    assert [(c["namespace"], c["name"], c["status"]) for c in rep["clusters"]] == [(helm_ns, "vm", "InSync")], rep
+    (unseen,) = rep["errors"]  # the report's own error: it belongs to no cluster
+    assert unseen.startswith(
+        f'-A: listing all namespaces is forbidden too, so only namespace "{helm_ns}" (the context\'s) was checked'), rep
     assert "in all namespaces" not in r.err  # the cluster-wide 403 is answered by the fallback, not reported
     assert r.err.count("vmsync: error:") == 1, r.err
 
@@ -301,15 +316,13 @@ def test_all_namespaces_for_a_user_bound_to_one_namespace(cp, helm_ns, tmp_path)
     r = run_vmsync("check", "-A", "-o", "json", kubeconfig=str(kc))
     assert r.rc == 2, r
     rep = assert_valid_report(r.json())
-    by_ns = {}
-    for c in rep["clusters"]:
-        by_ns.setdefault(c["namespace"], []).append(c)
-    assert [(c["name"], c["status"]) for c in by_ns[helm_ns]] == [("vm", "InSync")]
-    (denied,) = by_ns[other]
-    assert denied["status"] == "Error" and denied["name"] == ""
-    assert "forbidden" in denied["errors"][0].lower() and f'namespace "{other}"' in denied["errors"][0], denied
-    assert "default" in by_ns and "kube-system" in by_ns
-    assert not [c for c in rep["clusters"] if c["namespace"] == ""], rep  # nothing unseen this time
+    assert [(c["namespace"], c["name"], c["status"]) for c in rep["clusters"]] == [(helm_ns, "vm", "InSync")], rep
+    # Each forbidden namespace is one of the report's own errors, naming it.
+    (denied,) = [e for e in rep["errors"] if f'namespace "{other}"' in e]
+    assert "forbidden" in denied.lower(), denied
+    assert [e for e in rep["errors"] if 'namespace "default"' in e] and [
+        e for e in rep["errors"] if 'namespace "kube-system"' in e], rep
+    assert not [e for e in rep["errors"] if e.startswith("-A:")], rep  # nothing unseen this time
     assert f"vmsync: error: {other}/: " not in r.err and f"{other}" in r.err, r.err
     assert token not in r.err + r.out
 
@@ -319,7 +332,7 @@ def test_all_namespaces_for_a_user_bound_to_one_namespace(cp, helm_ns, tmp_path)
     cp.kubectl("-n", other, "create", "rolebinding", sa, f"--role={sa}", f"--serviceaccount={helm_ns}:{sa}")
     r = run_vmsync("check", "-A", "-o", "json", kubeconfig=str(kc))
     rep = assert_valid_report(r.json())
-    ok = sorted((c["namespace"], c["name"], c["status"]) for c in rep["clusters"] if c["name"])
+    ok = sorted((c["namespace"], c["name"], c["status"]) for c in rep["clusters"])
     assert ok == sorted([(helm_ns, "vm", "InSync"), (other, "vm-vmstorage", "InSync")]), rep
     assert r.rc == 2, r  # the namespaces still forbidden (default, kube-system, ...) are errors
 
@@ -385,3 +398,45 @@ def test_requests_do_not_grow_with_generic_clusters(cp_bare, tmp_path):
             and " 403 " in line], r.err
     assert [u for u in gets(r) if "fieldSelector=metadata.name" in u and f"/namespaces/{nss[1]}/" in u], r.err
     assert pods(r) == one_by_one
+
+
+def test_impersonation_runs_as_the_service_account(cp, helm_ns, tmp_path):
+    """--as (kubectl's Impersonate-User header): an admin runs check as the ServiceAccount deploy/ would create,
+    before installing it, and sees exactly what that account may see; an account without the impersonate
+    permission is refused by the API server."""
+    sa = "vmsync-as"
+    cp.kubectl("-n", helm_ns, "create", "serviceaccount", sa)
+    apply_json(cp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": sa, "namespace": helm_ns}, "rules": CHECK_ROLE_RULES})
+    cp.kubectl("-n", helm_ns, "create", "rolebinding", sa, f"--role={sa}", f"--serviceaccount={helm_ns}:{sa}")
+    user = f"system:serviceaccount:{helm_ns}:{sa}"
+
+    # Allowed in its namespace: the same report as the admin's.
+    admin = run_vmsync("check", "-n", helm_ns, "-o", "json", kubeconfig=cp.kubeconfig)
+    r = run_vmsync("check", "-n", helm_ns, "-o", "json", "--as", user, kubeconfig=cp.kubeconfig)
+    assert r.rc == admin.rc and r.rc in (0, 1), r
+    assert r.json()["clusters"] == admin.json()["clusters"]
+    # kubectl's other connection flags are accepted alongside.
+    r = run_vmsync("--as", user, "--disable-compression", "--cache-dir", str(tmp_path / "cache"), "check", "-n",
+                   helm_ns, "-o", "json", kubeconfig=cp.kubeconfig)
+    assert r.rc == admin.rc and r.json()["clusters"] == admin.json()["clusters"], r
+    assert not (tmp_path / "cache").exists()
+
+    # Elsewhere the impersonated account is forbidden, and the error names it.
+    r = run_vmsync("check", "-n", "kube-system", "--as", user, "--as-group", "system:serviceaccounts",
+                   kubeconfig=cp.kubeconfig)
+    assert r.rc == 2, r
+    assert "forbidden" in r.err and f'User "{user}"' in r.err, r.err
+
+    # An account that may not impersonate is refused by the server.
+    cp.kubectl("-n", helm_ns, "create", "serviceaccount", "no-impersonate")
+    token = cp.kubectl("-n", helm_ns, "create", "token", "no-impersonate").strip()
+    kc = write_kubeconfig(tmp_path / "kc", server_of(cp), {"token": token}, ca=cp.ca, namespace=helm_ns)
+    r = run_vmsync("check", "--as", user, kubeconfig=str(kc))
+    assert r.rc == 2 and "impersonate" in r.err, r
+    assert token not in r.err + r.out
+
+    # Groups or a uid without a user: refused before any request, as kubectl does.
+    r = run_vmsync("check", "--as-group", "system:masters", kubeconfig=cp.kubeconfig)
+    assert r.rc == 2 and r.err == ("vmsync: error: impersonating groups or a uid needs a user to impersonate: give "
+                                   "--as too (or `as` in the kubeconfig user)\n"), r

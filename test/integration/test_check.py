@@ -607,7 +607,7 @@ def test_offline_objects_without_a_cluster(tmp_path):
 def test_offline_named_cluster_not_found(tmp_path):
     f = tmp_path / "helm.yaml"
     f.write_text(helm_manifests())
-    assert run_vmsync("check", "vm", "-f", str(f)).rc == 0  # (-f takes every value that follows it)
+    assert run_vmsync("check", "vm", "-f", str(f)).rc == 0
     r = run_vmsync("check", "nope", "-f", str(f))
     assert r.rc == 2, r
     assert r.err == (f'vmsync: error: no VictoriaMetrics cluster "nope" in {f} (`vmsync check -f` without a name '
@@ -626,7 +626,7 @@ def test_offline_object_read_twice(tmp_path):
     copies = tmp_path / "copies"
     (copies / "sub").mkdir(parents=True)
     (copies / "sub" / "helm-copy.yaml").write_text(f.read_text())
-    for args in (["-f", str(f), "-f", str(f)], ["-f", str(tmp_path)], ["-f", str(copies), "-f", "-"]):
+    for args in (["-f", str(f), "-f", str(f)], ["-R", "-f", str(tmp_path)], ["-R", "-f", str(copies), "-f", "-"]):
         r = run_vmsync("check", *args, "-o", "json", input=f.read_text())
         assert r.rc == 1, (args, r)
         assert r.out == once.out, args

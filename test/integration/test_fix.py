@@ -671,3 +671,51 @@ def test_fix_all_namespaces_reads_opsrequests_namespace_by_namespace(plane_for, 
     r = run_vmsync("fix", "-n", ns, "--yes", kubeconfig=kc)
     assert r.rc == 2 and f'error: may not list opsrequests.operations.kubeblocks.io in namespace "{ns}"' in r.out, r
     assert len(pods(cp, ns, layout, "vmselect")) == 3 and cp.vmsync("check", "-n", ns).rc == 1
+
+
+def test_fix_asks_on_a_terminal_and_refuses_without_one(plane_for):
+    """Confirmation depends on stdin only: `vmsync fix | tee log` still asks (on the terminal, not on stdout);
+    with no terminal at all (a script, a CronJob) there is no one to ask, so fix refuses without --yes."""
+    import fcntl
+    import pty
+    import re
+    import termios
+
+    cp = plane_for("generic")
+    ns = cp.new_namespace("fixtty")
+    deploy_and_drift(cp, "generic", ns, 2, 3)
+    before = settled_snapshot(cp, ns)
+
+    r = cp.vmsync("fix", "-n", ns)
+    assert r.rc == 2, r
+    assert re.fullmatch(r"vmsync: error: \d+ steps to apply to 1 cluster and no terminal to confirm on: pass --yes "
+                        r"to apply them \(--dry-run to only see them\)\n", r.err), r.err
+    assert "patch-" in r.out or "restart" in r.out, r.out  # the plan was shown
+    assert "Apply these" not in r.out + r.err
+
+    main, child = pty.openpty()
+
+    def controlling_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    os.write(main, b"n\n")
+    p = subprocess.run([conftest.VMSYNC, "--kubeconfig", cp.kubeconfig, "fix", "-n", ns], stdin=child,
+                       capture_output=True, text=True, timeout=120, preexec_fn=controlling_terminal,
+                       env={**os.environ, "NO_COLOR": "1"})
+    os.close(child)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(main)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert re.search(r"Apply these \d+ steps to 1 cluster\? \[y/N\] ", tty.decode()), tty
+    assert "Apply these" not in p.stdout + p.stderr, p
+    assert p.stderr == "vmsync: nothing applied\n", p.stderr
+    assert settled_snapshot(cp, ns) == before

@@ -91,7 +91,7 @@ def test_protocol_hidden_commands_are_not_offered(env):
 def test_protocol_flags_take_no_value(env):
     # After a flag comes the next word of the command, not the flag's value.
     assert complete_raw(env, "check", "-A", "--su") == (
-        "--summary\tOne row per consumer workload instead of one per pod\n:nofiles\n")
+        "--summary\tOne row per vminsert/vmselect workload instead of one per pod\n:nofiles\n")
     assert complete_raw(env, "check", "--all-namespaces", "-q", "") == ":nofiles\n"
     assert complete_raw(env, "--insecure-skip-tls-verify", "ch") == (
         "check\tReport, per vminsert/vmselect pod, drift of its vmstorage list\n:nofiles\n")

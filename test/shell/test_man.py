@@ -38,8 +38,8 @@ def help_options(*command):
 
 def help_commands():
     out = vmsync("--help")
-    section = out.split("Subcommands:", 1)[1]
-    return [line.split()[0] for line in section.splitlines() if line.startswith("  ")]
+    section = out.split("Subcommands:\n", 1)[1].split("\n\n", 1)[0]
+    return [m.group(1) for m in re.finditer(r"^  (\S+)", section, re.M)]
 
 
 def rendered_sections():

@@ -69,10 +69,16 @@ std::vector<int> parse_ordinals_text(const std::string &text);
 // Reads the inventory from the API with a fixed number of list calls (see read_api.cpp for which).
 Inventory read_inventory(kube::Client &client, const Scope &scope);
 
-// Reads rendered manifests: files, directories (recursively, *.yaml/*.yml/*.json) or "-" for stdin. Throws
-// ParseError when they hold no Kubernetes object (a mapping with a kind) at all, and when two objects of one API
-// group, kind, namespace and name differ (naming both inputs); equal copies count once.
-Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace);
+// How deep a directory given to -f is read: its own files (as kubectl apply -f DIR), or its subdirectories too
+// (kubectl's -R/--recursive).
+enum class Recursion { OneLevel, Recursive };
+
+// Reads rendered manifests: files, directories (their *.yaml, *.yml and *.json files, and with Recursive those of
+// every subdirectory, in name order) or "-" for stdin. Throws ParseError when they hold no Kubernetes object (a
+// mapping with a kind) at all, and when two objects of one API group, kind, namespace and name differ (naming both
+// inputs); equal copies count once.
+Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace,
+                         Recursion recursion = Recursion::OneLevel);
 
 // The inputs of -f as errors name them: "a.yaml, <stdin>".
 std::string inputs_text(const std::vector<std::string> &paths);

@@ -34,6 +34,12 @@ struct Overrides {
   std::optional<bool> insecure_skip_tls_verify;
   std::optional<std::string> tls_server_name;
   std::optional<std::chrono::milliseconds> request_timeout;
+  // kubectl's --as, --as-group (repeatable) and --as-uid: replace the kubeconfig user's `as`, `as-groups`,
+  // `as-uid` (client-go's ImpersonationConfig); groups or a uid without a user are refused, as kubectl does.
+  std::optional<std::string> impersonate_user;
+  std::vector<std::string> impersonate_groups;
+  std::optional<std::string> impersonate_uid;
+  std::optional<bool> disable_compression; // --disable-compression: true overrides the cluster's setting
 };
 
 // users[].user.exec (client.authentication.k8s.io/v1 or v1beta1).

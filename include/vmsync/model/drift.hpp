@@ -151,8 +151,11 @@ struct ClusterDrift {
   std::vector<SpellingSplit> spelling_splits; // see spelling_splits()
   std::vector<std::string> errors;   // for status Error
   std::vector<std::string> warnings; // e.g. storage not all ready
+  // False offline (check -f): no pod exists there, so the storage's existing and ready pods mean nothing.
+  bool pods_known = true;
 };
 
+// errors: clusters in Error, plus the report's errors that belong to no cluster.
 struct Summary {
   int clusters = 0, in_sync = 0, drifted = 0, unknown = 0, errors = 0;
   int pods = 0, stale_pods = 0, unknown_pods = 0;
@@ -162,6 +165,9 @@ struct Summary {
 struct DriftReport {
   std::vector<ClusterDrift> clusters;
   std::vector<std::string> warnings; // about the whole run, e.g. a probe forbidden for every pod
+  // Errors that belong to no cluster: a namespace that could not be read, namespaces that could not be seen, or
+  // the whole check when it failed (then clusters is empty). Never a made-up cluster with no name.
+  std::vector<std::string> errors;
   Summary summary;
 };
 
@@ -192,7 +198,8 @@ ClusterStatus cluster_status(const ClusterDrift &c);
 Summary summarize(const std::vector<ClusterDrift> &clusters);
 
 // Sorting used by every renderer: namespace, name; consumers by role then workload; pods by name with natural
-// ordinal order (x-2 before x-10); each pod's missing/unexpected lists naturally too. Recomputes the summary.
+// ordinal order (x-2 before x-10); each pod's missing/unexpected lists naturally too. Recomputes the summary
+// (errors counting r.errors too).
 void sort_report(DriftReport &r);
 bool natural_less(std::string_view a, std::string_view b);
 

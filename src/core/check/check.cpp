@@ -48,6 +48,7 @@ model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *
       cd.name = spec.name;
       cd.layout = spec.layout;
       cd.storage = storage_health(spec);
+      cd.pods_known = !inv.offline;
       cd.errors = spec.errors;
       cd.warnings = spec.warnings;
       if (auto it = inv.namespace_errors.find(spec.namespace_); it != inv.namespace_errors.end())
@@ -91,29 +92,19 @@ model::DriftReport compute(const Inventory &inv, const Scope &scope, Inventory *
     }
     if (release != nullptr) release->release_namespace(ns);
   }
-  // Namespaces we could not read at all still appear, as errors, so a 403 is never mistaken for "nothing here".
+  // Namespaces we could not read at all still appear, as the report's errors (they belong to no cluster), so a
+  // 403 is never mistaken for "nothing here".
   for (const auto &entry : inv.namespace_errors) {
     // Not a structured binding: clang before 16 (the fuzz and clang-tidy builds) cannot capture one.
     const std::string &ns = entry.first;
     const std::string &err = entry.second;
     bool covered = std::any_of(report.clusters.begin(), report.clusters.end(),
                                [&](const model::ClusterDrift &c) { return c.namespace_ == ns; });
-    if (covered) continue;
-    model::ClusterDrift cd;
-    cd.namespace_ = ns;
-    cd.status = model::ClusterStatus::Error;
-    cd.errors.push_back(err);
-    report.clusters.push_back(std::move(cd));
-  }
-  for (const auto &err : inv.errors) {
-    model::ClusterDrift cd;
-    cd.status = model::ClusterStatus::Error;
-    cd.errors.push_back(err);
-    report.clusters.push_back(std::move(cd));
+    if (!covered) report.errors.push_back(err);
   }
   report.warnings = inv.warnings;
+  report.errors.insert(report.errors.end(), inv.errors.begin(), inv.errors.end());
   model::sort_report(report);
-  report.summary = model::summarize(report.clusters);
   return report;
 }
 

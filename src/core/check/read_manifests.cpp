@@ -84,15 +84,27 @@ void add_object(nlohmann::json obj, const std::string &default_ns, const std::st
   else if (kind == "VMCluster") inv.vmclusters.push_back(std::move(obj));
 }
 
+// Helm templates are not manifests: `{{ ... }}` is no YAML (or YAML that means something else), and the usual
+// mistake is to give -f the chart instead of what `helm template` renders from it.
+constexpr std::string_view kRenderHint = "render the chart first: helm template NAME CHART | vmsync check -f -";
+
 void add_text(const std::string &text, const std::string &origin, const std::string &default_ns, Inventory &inv,
               Reading &reading) {
-  for (auto &doc : util::parse_yaml_documents(text, origin))
+  std::vector<nlohmann::json> docs;
+  try {
+    docs = util::parse_yaml_documents(text, origin);
+  } catch (const ParseError &e) {
+    if (text.find("{{") == std::string::npos) throw;
+    throw ParseError(fmt::format("{} (it holds Helm template syntax: {})", e.what(), kRenderHint));
+  }
+  for (auto &doc : docs)
     add_object(std::move(doc), default_ns, origin, inv, reading);
 }
 
 } // namespace
 
-Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace) {
+Inventory read_manifests(const std::vector<std::string> &paths, const std::string &default_namespace,
+                         Recursion recursion) {
   Inventory inv;
   inv.offline = true;
   Reading reading;
@@ -103,11 +115,20 @@ Inventory read_manifests(const std::vector<std::string> &paths, const std::strin
     }
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
+      if (fs::exists(fs::path(p) / "Chart.yaml", ec))
+        throw ParseError(
+            fmt::format("{} is a Helm chart (it holds Chart.yaml), not rendered manifests: {}", p, kRenderHint));
       std::vector<fs::path> files;
-      for (const auto &e : fs::recursive_directory_iterator(p, ec)) {
+      auto keep = [&files](const fs::directory_entry &e) {
         const auto ext = e.path().extension().string();
         if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(e.path());
-      }
+      };
+      if (recursion == Recursion::Recursive)
+        for (const auto &e : fs::recursive_directory_iterator(p, ec))
+          keep(e);
+      else
+        for (const auto &e : fs::directory_iterator(p, ec))
+          keep(e);
       std::sort(files.begin(), files.end());
       for (const auto &f : files) {
         std::ifstream in(f);

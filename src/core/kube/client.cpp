@@ -233,7 +233,11 @@ std::string describe_api_error(int status, const std::string &verb, const Resour
       // Non-resource paths ("/apis/group/version") are refused as "forbidden: User ... cannot get path ...".
       if (message.rfind("forbidden: ", 0) == 0) message.erase(0, std::string_view("forbidden: ").size());
       said = with("forbidden", message);
-      hint = fmt::format("grant {} on {}, see deploy/rbac", verb, r.plural.empty() ? r.api_version() : qualified(r));
+      // The roles vmsync ships, by the command that needs the verb (paths of the source tree and of the package's
+      // documentation, test_access.py checks that they exist).
+      hint = fmt::format("grant {} on {}, see deploy/cluster/clusterrole-{}.yaml", verb,
+                         r.plural.empty() ? r.api_version() : qualified(r),
+                         verb == "list" || verb == "get" || verb == "watch" ? "check" : "fix");
       break;
     case 404:
       said = "not found";

@@ -410,6 +410,17 @@ std::optional<std::string> in_cluster_unavailable(const Environment &env) {
   return std::nullopt;
 }
 
+// --as, --as-group, --as-uid and --disable-compression, over whatever the kubeconfig or the pod said.
+void apply_identity_overrides(ClientConfig &c, const Overrides &o) {
+  if (o.impersonate_user) c.impersonate_user = *o.impersonate_user;
+  if (!o.impersonate_groups.empty()) c.impersonate_groups = o.impersonate_groups;
+  if (o.impersonate_uid) c.impersonate_uid = *o.impersonate_uid;
+  if (c.impersonate_user.empty() && (!c.impersonate_groups.empty() || !c.impersonate_uid.empty()))
+    throw ConfigError("impersonating groups or a uid needs a user to impersonate: give --as too (or `as` in the "
+                      "kubeconfig user)");
+  if (o.disable_compression.value_or(false)) c.disable_compression = true;
+}
+
 ClientConfig in_cluster(const Overrides &o, const Environment &env) {
   ClientConfig c;
   const std::string dir = env.service_account_dir;
@@ -448,6 +459,7 @@ ClientConfig in_cluster(const Overrides &o, const Environment &env) {
   if (o.tls_server_name) c.tls_server_name = *o.tls_server_name;
   c.request_timeout = o.request_timeout.value_or(std::chrono::milliseconds{0});
   c.cluster_ca_data_for_exec = base64_encode(c.ca_pem);
+  apply_identity_overrides(c, o);
   return c;
 }
 
@@ -672,6 +684,7 @@ ClientConfig from_kubeconfig(const Kubeconfig &k, const Overrides &o) {
     c.namespace_from_config = true;
   }
   c.request_timeout = o.request_timeout.value_or(std::chrono::milliseconds{0});
+  apply_identity_overrides(c, o);
   return c;
 }
 

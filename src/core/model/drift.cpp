@@ -369,6 +369,7 @@ void sort_report(DriftReport &r) {
     return natural_less(x.name, y.name);
   });
   r.summary = summarize(r.clusters);
+  r.summary.errors += static_cast<int>(r.errors.size());
 }
 
 } // namespace vmsync::model

@@ -109,17 +109,19 @@ ojson cluster_json(const model::ClusterDrift &c) {
   ojson splits = ojson::array();
   for (const auto &s : c.spelling_splits)
     splits.push_back(split_json(s));
+  ojson storage{{"kind", c.storage.workload.kind},
+                {"name", c.storage.workload.name},
+                {"declaredReplicas", c.storage.declared_replicas}};
+  if (c.pods_known) { // offline (check -f) no pod exists: left out rather than zeros
+    storage["existingPods"] = c.storage.existing_pods;
+    storage["readyReplicas"] = c.storage.ready_pods;
+  }
+  storage["nodes"] = strings(c.storage.nodes);
   return ojson{{"namespace", c.namespace_},
                {"name", c.name},
                {"layout", model::to_string(c.layout)},
                {"status", model::to_string(c.status)},
-               {"storage",
-                ojson{{"kind", c.storage.workload.kind},
-                      {"name", c.storage.workload.name},
-                      {"declaredReplicas", c.storage.declared_replicas},
-                      {"existingPods", c.storage.existing_pods},
-                      {"readyReplicas", c.storage.ready_pods},
-                      {"nodes", strings(c.storage.nodes)}}},
+               {"storage", storage},
                {"consumers", consumers},
                {"spellingSplits", splits},
                {"errors", strings(c.errors)},
@@ -214,10 +216,11 @@ nlohmann::ordered_json to_json(const model::DriftReport &r) {
   ojson clusters = ojson::array();
   for (const auto &c : r.clusters)
     clusters.push_back(cluster_json(c));
-  ojson j{{"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}};
-  if (!r.warnings.empty()) j["warnings"] = strings(r.warnings);
-  j["summary"] = summary_json(r.summary);
-  return j;
+  ojson doc{{"apiVersion", kApiVersion}, {"kind", kKind}, {"clusters", clusters}};
+  if (!r.warnings.empty()) doc["warnings"] = strings(r.warnings);
+  if (!r.errors.empty()) doc["errors"] = r.errors; // only when there are: most reports have none
+  doc["summary"] = summary_json(r.summary);
+  return doc;
 }
 
 void render_json(const model::DriftReport &r, std::ostream &out) {
@@ -237,6 +240,10 @@ void render_json(const model::DriftReport &r, std::ostream &out) {
   if (!r.warnings.empty()) {
     out << ",\n  \"warnings\": ";
     write_nested(out, dump(strings(r.warnings)), 1);
+  }
+  if (!r.errors.empty()) {
+    out << ",\n  \"errors\": ";
+    write_nested(out, dump(ojson(r.errors)), 1);
   }
   out << ",\n  \"summary\": ";
   write_nested(out, dump(summary_json(r.summary)), 1);

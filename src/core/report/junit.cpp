@@ -159,8 +159,25 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
     for (const auto &k : suites.back())
       total.add(k);
   }
+  // Errors that belong to no cluster are a suite of their own, so a failed check is never an empty report.
+  std::vector<Case> general;
+  for (const auto &e : r.errors)
+    general.push_back(Case{"check", Outcome::Failure, "Error", e, e + '\n'});
+  for (const auto &k : general)
+    total.add(k);
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << "<testsuites name=\"vmsync check\" " << total.attributes() << ">\n";
+  if (!general.empty()) {
+    Counts counts;
+    for (const auto &k : general)
+      counts.add(k);
+    out << "  <testsuite name=\"vmsync\" " << counts.attributes() << ">\n";
+    for (const auto &k : general)
+      out << "    <testcase classname=\"vmsync\" name=\"" << xml(k.name)
+          << "\">\n      <error type=\"Error\" message=\"" << xml(k.message) << "\">" << xml(k.text)
+          << "</error>\n    </testcase>\n";
+    out << "  </testsuite>\n";
+  }
   for (std::size_t i = 0; i < r.clusters.size(); ++i) {
     const auto &c = r.clusters[i];
     Counts counts;
@@ -172,8 +189,11 @@ void render_junit(const model::DriftReport &r, std::ostream &out) {
     out << "      <property name=\"layout\" value=\"" << model::to_string(c.layout) << "\"/>\n";
     out << "      <property name=\"status\" value=\"" << model::to_string(c.status) << "\"/>\n";
     out << "      <property name=\"storage\" value=\""
-        << xml(fmt::format("{}/{}: {} declared, {} ready", text::lower(c.storage.workload.kind),
-                           c.storage.workload.name, c.storage.declared_replicas, c.storage.ready_pods))
+        << xml(c.pods_known
+                   ? fmt::format("{}/{}: {} declared, {} ready", text::lower(c.storage.workload.kind),
+                                 c.storage.workload.name, c.storage.declared_replicas, c.storage.ready_pods)
+                   : fmt::format("{}/{}: {} declared", text::lower(c.storage.workload.kind),
+                                 c.storage.workload.name, c.storage.declared_replicas))
         << "\"/>\n";
     out << "    </properties>\n";
     for (const auto &k : suites[i]) {

@@ -78,7 +78,7 @@ std::map<model::Role, RoleTotals> role_totals(const model::ClusterDrift &c) {
 } // namespace
 
 void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std::ostream &out) {
-  const bool success = o.completed && r.summary.errors == 0 &&
+  const bool success = o.completed && r.summary.errors == 0 && r.errors.empty() &&
                        std::none_of(r.clusters.begin(), r.clusters.end(), [](const model::ClusterDrift &c) {
                          return c.status == model::ClusterStatus::Error;
                        });
@@ -122,7 +122,7 @@ void render_prometheus(const model::DriftReport &r, const MetricsOptions &o, std
       status.samples.push_back({l, c.status == s ? "1" : "0"});
     }
     declared.samples.push_back({cl, std::to_string(c.storage.declared_replicas)});
-    ready.samples.push_back({cl, std::to_string(c.storage.ready_pods)});
+    if (c.pods_known) ready.samples.push_back({cl, std::to_string(c.storage.ready_pods)});
     for (const auto &[role, t] : role_totals(c)) {
       Labels l = cl;
       l.emplace_back("role", std::string(model::to_string(role)));

@@ -74,6 +74,13 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
                           {"shortDescription", {{"text", rule.text}}},
                           {"defaultConfiguration", {{"level", rule.level}}}});
   ojson results = ojson::array();
+  // Errors that belong to no cluster have no location; the run says it did not complete.
+  ojson notifications = ojson::array();
+  for (const auto &e : r.errors) {
+    ojson res{{"ruleId", "check-error"}, {"level", "error"}, {"message", {{"text", e}}}};
+    results.push_back(std::move(res));
+    notifications.push_back(ojson{{"level", "error"}, {"message", {{"text", e}}}});
+  }
   for (const auto &c : r.clusters) {
     for (const auto &e : c.errors)
       results.push_back(result("check-error", fmt::format("cluster {}/{}: {}", c.namespace_, c.name, e),
@@ -125,14 +132,15 @@ nlohmann::ordered_json to_sarif(const model::DriftReport &r) {
       results.push_back(std::move(res));
     }
   }
-  return ojson{
-      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-      {"version", "2.1.0"},
-      {"runs",
-       ojson::array({ojson{
-           {"tool",
-            {{"driver", {{"name", "vmsync"}, {"semanticVersion", std::string(version())}, {"rules", rules}}}}},
-           {"results", results}}})}};
+  ojson run{
+      {"tool", {{"driver", {{"name", "vmsync"}, {"semanticVersion", std::string(version())}, {"rules", rules}}}}}};
+  if (!r.errors.empty())
+    run["invocations"] =
+        ojson::array({ojson{{"executionSuccessful", false}, {"toolExecutionNotifications", notifications}}});
+  run["results"] = results;
+  return ojson{{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+               {"version", "2.1.0"},
+               {"runs", ojson::array({run})}};
 }
 
 void render_sarif(const model::DriftReport &r, std::ostream &out) { out << to_sarif(r).dump(2) << '\n'; }

@@ -1,6 +1,7 @@
 // The table for people. Rows are built as plain cells first and aligned over the whole report (so columns line
 // up across clusters); colour is applied after padding, so escape codes never count towards a width. With
-// no_headers the grouping disappears and every row carries its cluster, so each line stands alone for scripts.
+// no_headers the grouping and the header lines disappear and every row and note carries its cluster, so each line
+// stands alone for scripts.
 #include "vmsync/report/render.hpp"
 
 #include "text.hpp"
@@ -241,7 +242,12 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
       if (!consumer.source_unexpected.empty())
         parts.push_back("unexpected " + join(consumer.source_unexpected, ","));
       if (parts.empty()) parts.push_back("has duplicate or empty entries");
-      notes.push_back(fmt::format("{}: {} is wrong: {}", who, what, join(parts, "; ")));
+      // The counts first: what a reviewer of a chart change checks at a glance.
+      std::string counts;
+      if (consumer.source.entries && !consumer.source.discovery)
+        counts = fmt::format(" (vmstorage declares {}, the list has {})", c.storage.declared_replicas,
+                             consumer.source.entries->size());
+      notes.push_back(fmt::format("{}: {} is wrong{}: {}", who, what, counts, join(parts, "; ")));
       for (const auto &e : consumer.source_evidence)
         notes.push_back(fmt::format("{}: {}", who, e));
     }
@@ -269,10 +275,11 @@ std::vector<std::string> notes_of(const model::ClusterDrift &c) {
 
 std::string cluster_line(const model::ClusterDrift &c, bool color) {
   const auto &s = c.storage;
-  std::string line =
-      fmt::format("{}   {}   {}   storage {} ready {}/{}", cluster_ref(c), model::to_string(c.layout),
-                  paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload), s.ready_pods,
-                  s.declared_replicas);
+  std::string line = fmt::format("{}   {}   {}   storage {}", cluster_ref(c), model::to_string(c.layout),
+                                 paint(model::to_string(c.status), color_of(c.status), color), ref(s.workload));
+  // Offline no pod exists: the declared replicas are all there is to say.
+  if (!c.pods_known) return line + fmt::format(" declares {}", s.declared_replicas);
+  line += fmt::format(" ready {}/{}", s.ready_pods, s.declared_replicas);
   if (s.existing_pods != s.declared_replicas) line += fmt::format(", {} pods exist", s.existing_pods);
   return line;
 }
@@ -318,10 +325,17 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
       widen(row);
   }
 
+  // Without headers only the header lines go (the cluster line, the column titles, the summary): the notes that
+  // explain a drift stay, each led by its cluster like the rows, or a source drift would print nothing at all.
   if (o.no_headers) {
-    for (const auto &g : groups)
-      for (const auto &row : g)
+    for (std::size_t i = 0; i < r.clusters.size(); ++i) {
+      for (const auto &row : groups[i])
         print_row(out, row, widths, "", o.color);
+      for (const auto &n : notes_of(r.clusters[i]))
+        out << cluster_ref(r.clusters[i]) << "   " << n << '\n';
+    }
+    for (const auto &e : r.errors)
+      out << "error: " << e << '\n';
     return;
   }
   for (std::size_t i = 0; i < r.clusters.size(); ++i) {
@@ -337,6 +351,8 @@ void render_table(const model::DriftReport &r, const RenderOptions &o, std::ostr
       out << "  " << n << '\n';
   }
   if (!r.clusters.empty()) out << '\n';
+  for (const auto &e : r.errors)
+    out << "error: " << e << '\n';
   out << summary_line(r.summary) << '\n';
 }
 

@@ -12,6 +12,8 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     return UsageError(fmt::format("{} \"{}\": not a duration (use e.g. 30s, 2m, 1h30m, 500ms)", flag, text));
   };
   if (text.empty()) throw bad();
+  if (text.front() == '-')
+    throw UsageError(fmt::format("{} \"{}\": a duration cannot be negative (0: no limit)", flag, text));
   bool all_digits = true;
   for (char c : text) all_digits = all_digits && std::isdigit(static_cast<unsigned char>(c)) != 0;
   if (all_digits) {

@@ -187,13 +187,17 @@ TEST_CASE("list_query: selectors and continue tokens are URL-encoded") {
 
 TEST_CASE("describe_api_error: 403 names the missing permission") {
   CHECK(describe_api_error(403, "list", resources::statefulsets, "x", "", status_body("forbidden.json")) ==
-        "cannot list statefulsets.apps in namespace \"x\": forbidden: User \"system:serviceaccount:a:b\" cannot list "
-        "resource \"statefulsets\" in API group \"apps\" in the namespace \"x\" (grant list on statefulsets.apps, see "
-        "deploy/rbac)");
-  CHECK(describe_api_error(403, "list", resources::namespaces, "", "",
-                           R"({"kind":"Status","message":"namespaces is forbidden: User \"u\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope","reason":"Forbidden","code":403})") ==
-        "cannot list namespaces: forbidden: User \"u\" cannot list resource \"namespaces\" in API group \"\" at the "
-        "cluster scope (grant list on namespaces, see deploy/rbac)");
+        "cannot list statefulsets.apps in namespace \"x\": forbidden: User \"system:serviceaccount:a:b\" cannot "
+        "list "
+        "resource \"statefulsets\" in API group \"apps\" in the namespace \"x\" (grant list on statefulsets.apps, "
+        "see "
+        "deploy/cluster/clusterrole-check.yaml)");
+  CHECK(
+      describe_api_error(
+          403, "list", resources::namespaces, "", "",
+          R"({"kind":"Status","message":"namespaces is forbidden: User \"u\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope","reason":"Forbidden","code":403})") ==
+      "cannot list namespaces: forbidden: User \"u\" cannot list resource \"namespaces\" in API group \"\" at the "
+      "cluster scope (grant list on namespaces, see deploy/cluster/clusterrole-check.yaml)");
 }
 
 TEST_CASE("describe_api_error: 403 for a non-resource path says forbidden once") {
@@ -201,7 +205,7 @@ TEST_CASE("describe_api_error: 403 for a non-resource path says forbidden once")
       R"({"kind":"Status","message":"forbidden: User \"u\" cannot get path \"/apis/apps/v1\"","code":403})";
   CHECK(describe_api_error(403, "get", Resource{"apps", "v1", "", "", false}, "", "", body) ==
         "cannot get the API apps/v1: forbidden: User \"u\" cannot get path \"/apis/apps/v1\" (grant get on "
-        "apps/v1, see deploy/rbac)");
+        "apps/v1, see deploy/cluster/clusterrole-check.yaml)");
 }
 
 TEST_CASE("describe_api_error: 403 for system:anonymous after sending credentials says they were ignored") {
@@ -219,11 +223,12 @@ TEST_CASE("describe_api_error: 403 for system:anonymous after sending credential
   // Nothing sent: anonymous is who we are, and the grant is what is missing.
   CHECK(describe_api_error(403, "get", api, "", "", anonymous) ==
         "cannot get the API apps/v1: forbidden: User \"system:anonymous\" cannot get path \"/apis/apps/v1\" "
-        "(grant get on apps/v1, see deploy/rbac)");
+        "(grant get on apps/v1, see deploy/cluster/clusterrole-check.yaml)");
   // Credentials accepted, permission missing: the usual RBAC hint.
   CHECK(describe_api_error(403, "list", resources::statefulsets, "x", "", status_body("forbidden.json"), "",
                            SentCredentials::BasicAuth)
-            .find("(grant list on statefulsets.apps, see deploy/rbac)") != std::string::npos);
+            .find("(grant list on statefulsets.apps, see deploy/cluster/clusterrole-check.yaml)") !=
+        std::string::npos);
 }
 
 TEST_CASE("describe_api_error: 401 names the server") {

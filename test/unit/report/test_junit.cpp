@@ -112,3 +112,19 @@ TEST_CASE("render_junit: a vminsert spelling split is a failed case of its own; 
                  "deployment/vminsert-b as vmstorage-0.vmstorage.mon.svc.cluster.local:8400\n") != std::string::npos);
   CHECK(out.find("vmselect") == std::string::npos);
 }
+
+TEST_CASE("render_junit: errors that belong to no cluster are an error case of a suite of their own") {
+  model::DriftReport r;
+  r.errors = {"cannot connect to https://127.0.0.1:1: connection refused"};
+  model::sort_report(r);
+  CHECK(junit(r) == R"(<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="vmsync check" tests="1" failures="0" errors="1" skipped="0">
+  <testsuite name="vmsync" tests="1" failures="0" errors="1" skipped="0">
+    <testcase classname="vmsync" name="check">
+      <error type="Error" message="cannot connect to https://127.0.0.1:1: connection refused">cannot connect to https://127.0.0.1:1: connection refused
+</error>
+    </testcase>
+  </testsuite>
+</testsuites>
+)");
+}

@@ -268,7 +268,8 @@ TEST_CASE("render table: exact output, grouped per cluster") {
         "  vminsert   vm-vminsert-10                InSync      -                     -\n"
         "  vmselect   vm-vmselect-0                 InSync      -                     -\n"
         "  warning: vmstorage: 2 of 3 pods ready\n"
-        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong: missing "
+        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong (vmstorage "
+        "declares 3, the list has 2): missing "
         "vm-vmstorage-2:8401\n"
         "\n"
         "team-b/vmc   operator   Error   storage statefulset/vmstorage-vmc ready 0/2, 0 pods exist\n"
@@ -307,7 +308,8 @@ TEST_CASE("render table: summary, one row per consumer") {
         "  vmselect   instanceset/vm-vmselect       Drift       1      0       0         yes            "
         "vm-vmstorage-2:8401   -\n"
         "  warning: vmstorage: 2 of 3 pods ready\n"
-        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong: missing "
+        "  vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong (vmstorage "
+        "declares 3, the list has 2): missing "
         "vm-vmstorage-2:8401\n"
         "\n"
         "team-b/vmc   operator   Error   storage statefulset/vmstorage-vmc ready 0/2, 0 pods exist\n"
@@ -316,13 +318,18 @@ TEST_CASE("render table: summary, one row per consumer") {
         "3 clusters: 1 in sync, 1 drifted, 1 failed; 2 of 5 pods stale, 1 using discovery\n");
 }
 
-TEST_CASE("render table: no headers gives one self-contained line per pod") {
+TEST_CASE("render table: no headers gives one self-contained line per pod and per note, headers dropped") {
   CHECK(rendered(test::sample_report(), table(false, false, true)) ==
         "apps/metrics   vminsert   metrics-vminsert-5d8f-abcde   Discovery   -                     -\n"
         "mon/vm         vminsert   vm-vminsert-0                 Stale       vm-vmstorage-2:8400   -\n"
         "mon/vm         vminsert   vm-vminsert-1                 Stale       ?                     ?\n"
         "mon/vm         vminsert   vm-vminsert-10                InSync      -                     -\n"
-        "mon/vm         vmselect   vm-vmselect-0                 InSync      -                     -\n");
+        "mon/vm         vmselect   vm-vmselect-0                 InSync      -                     -\n"
+        "mon/vm   warning: vmstorage: 2 of 3 pods ready\n"
+        "mon/vm   vmselect instanceset/vm-vmselect: configmap/vm-vmselect-env key VMSTORAGE_ADDR is wrong "
+        "(vmstorage declares 3, the list has 2): missing "
+        "vm-vmstorage-2:8401\n"
+        "team-b/vmc   error: pods is forbidden: cannot list pods in namespace team-b (403)\n");
 }
 
 TEST_CASE("render table: colour only when enabled, never counted in widths") {
@@ -469,4 +476,21 @@ TEST_CASE("render table: an entry that reaches no storage pod is shown as writte
                   "vmstorage's headless service (vmstorage in namespace mon)"};
   const auto text = rendered(r, table());
   CHECK(text.find("   vmstorage-1:8401   vmstorage-1.wrongsvc.mon:8401") != std::string::npos);
+}
+
+TEST_CASE("render: errors that belong to no cluster are the report's own, in every format") {
+  model::DriftReport r;
+  r.errors = {"cannot list statefulsets.apps in namespace \"b\": forbidden"};
+  model::sort_report(r);
+  CHECK(r.summary.errors == 1);
+  RenderOptions o;
+  o.format = Format::Json;
+  const auto doc = nlohmann::json::parse(rendered(r, o));
+  CHECK(doc["clusters"].empty());
+  CHECK(doc["errors"] == nlohmann::json::array({"cannot list statefulsets.apps in namespace \"b\": forbidden"}));
+  CHECK(doc == nlohmann::json::parse(report::to_json(r).dump()));
+  CHECK(rendered(r, table()) == "error: cannot list statefulsets.apps in namespace \"b\": forbidden\n"
+                                "0 clusters: 0 in sync, 0 drifted, 1 failed; 0 of 0 pods stale\n");
+  CHECK(rendered(r, table(false, false, true)) ==
+        "error: cannot list statefulsets.apps in namespace \"b\": forbidden\n");
 }

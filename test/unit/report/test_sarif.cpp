@@ -247,3 +247,19 @@ TEST_CASE("to_sarif: a spelling split is one result located at every workload; v
   CHECK(results[0]["locations"][1]["logicalLocations"][0]["fullyQualifiedName"] == "mon/deployment/vminsert-b");
   CHECK(results[1]["level"] == "note");
 }
+
+TEST_CASE("to_sarif: errors that belong to no cluster are results with no location, and the run did not succeed") {
+  model::DriftReport r;
+  r.errors = {"no objects passed to check in <stdin>"};
+  const auto s = report::to_sarif(r);
+  const auto &run = s["runs"][0];
+  CHECK(run["invocations"][0]["executionSuccessful"] == false);
+  CHECK(run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"] ==
+        "no objects passed to check in <stdin>");
+  REQUIRE(run["results"].size() == 1);
+  CHECK(run["results"][0]["ruleId"] == "check-error");
+  CHECK(run["results"][0]["level"] == "error");
+  CHECK_FALSE(run["results"][0].contains("locations"));
+  // A report without such errors has no invocations, as before.
+  CHECK_FALSE(report::to_sarif(test::ci_sample())["runs"][0].contains("invocations"));
+}
