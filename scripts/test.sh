@@ -105,8 +105,8 @@ do_asan_build() {
   # of -O2 -g's compile time; the unity build parses the heavy headers (nlohmann/json, fmt, CLI11, doctest) once
   # per batch instead of once per file. The shipped configuration (build/) stays file by file.
   CC=clang CXX=clang++ VMSYNC_BUILD_DIR="$root/build-asan" bash scripts/build.sh -DVMSYNC_SANITIZE=ON -DVMSYNC_FUZZ=ON \
-    -DCMAKE_UNITY_BUILD=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG"
-  cmake --build build-asan -j"$(nproc)" --target vmsync_fuzz
+    -DCMAKE_UNITY_BUILD=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" &&
+    cmake --build build-asan -j"$(nproc)" --target vmsync_fuzz
 }
 do_asan_unit() { asan_env && (cd build-asan && ctest --output-on-failure -j2); }
 pytest_files() { # pytest_files BINARY FILES...

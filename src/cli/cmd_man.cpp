@@ -109,18 +109,11 @@ std::string wrap(const std::string &text) {
   return out;
 }
 
-std::string join(const std::vector<std::string> &v, const std::string &sep) {
-  std::string out;
-  for (const auto &s : v)
-    out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 // The placeholder after an option's names: its choices, else CLI11's type name ("TEXT"), as --help shows it.
 std::string value_name(CLI::Option &opt) {
   if (!tree::takes_value(opt)) return {};
   auto c = tree::choices(opt);
-  if (!c.empty()) return join(c, "|");
+  if (!c.empty()) return fmt::format("{}", fmt::join(c, "|"));
   auto type = opt.get_type_name();
   return type.substr(0, type.find(':'));
 }
@@ -135,7 +128,7 @@ void option_item(CLI::Option &opt, std::ostream &out) {
     std::vector<std::string> names;
     for (const auto &s : tree::spellings(opt))
       names.push_back("\\fB" + literal(s) + "\\fR");
-    out << join(names, ", ");
+    out << fmt::format("{}", fmt::join(names, ", "));
     if (auto v = tree::optional_value(opt); !v.empty())
       out << "[=\\fI" << literal(v.substr(2, v.size() - 3)) << "\\fR]";
     if (auto v = value_name(opt); !v.empty())
